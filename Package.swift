@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+//
+// QuantCheck: a production quantization module verified against a GNU MPFR oracle.
+//
+// Dependencies are one-way:  Formats ← Quant ← Conformance → Oracle → Formats,
+// with Harness and the `quantcheck` executable on top. `Quant` never sees MPFR.
+//
+// CPU-specific speed: no target uses `unsafeFlags` (SwiftPM refuses them in version-based
+// dependencies). The hot loops live in the small C target `QuantKernels`, which compiles an
+// AVX2 variant of each loop with a per-function `__attribute__((target("avx2")))` and picks it
+// at run time with `__builtin_cpu_supports`, so the same package builds and runs on any x86-64
+// and on arm64 Linux (where the portable loops are auto-vectorised for NEON).
+import PackageDescription
+
+let package = Package(
+    name: "QuantCheck",
+    products: [
+        .library(name: "Formats", targets: ["Formats"]),
+        .library(name: "Quant", targets: ["Quant"]),
+        .library(name: "Oracle", targets: ["Oracle"]),
+        .library(name: "Conformance", targets: ["Conformance"]),
+        .library(name: "Harness", targets: ["Harness"]),
+        .executable(name: "quantcheck", targets: ["quantcheck"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - Public API
+
+        /// Format descriptors only: the spec as data.
+        .target(name: "Formats"),
+        /// The production module. No MPFR.
+        .target(name: "Quant", dependencies: ["Formats", "QuantKernels"]),
+        /// MPFR-backed reference, derived from definitions only.
+        .target(name: "Oracle", dependencies: ["Formats", "CMPFR"]),
+        /// The checks: each suite returns a structured result.
+        .target(name: "Conformance", dependencies: ["Formats", "Quant", "Oracle"]),
+        /// Timing, results JSON, Markdown/SVG, compare and gate.
+        .target(name: "Harness", dependencies: ["Formats", "Quant", "Conformance"]),
+        .executableTarget(
+            name: "quantcheck",
+            dependencies: [
+                "Formats", "Quant", "Oracle", "Conformance", "Harness",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: - Implementation details
+
+        .systemLibrary(
+            name: "CMPFR", pkgConfig: "mpfr",
+            providers: [.apt(["libmpfr-dev", "libgmp-dev"])]),
+        /// Bulk loops in C with run-time AVX2 dispatch (see the header comment above).
+        .target(name: "QuantKernels"),
+
+        // MARK: - Unit test bundles
+
+        .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "Formats"]),
+        .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Quant", "Oracle", "Formats"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Conformance", "Quant", "Formats"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

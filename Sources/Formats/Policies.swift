@@ -1,0 +1,65 @@
+/// Rounding direction of a conversion. Values a rule produces (to an integer grid, ties shown):
+///
+/// | rule               | −1.5 | −0.5 | 0.5 | 0.7 | 1.2 | 2.5 |
+/// |--------------------|------|------|-----|-----|-----|-----|
+/// | `.toNearestOrEven` | −2   | −0   | 0   | 1   | 1   | 2   |
+/// | `.towardZero`      | −1   | −0   | 0   | 0   | 1   | 2   |
+/// | `.up`              | −1   | −0   | 1   | 1   | 2   | 3   |
+/// | `.down`            | −2   | −1   | 0   | 0   | 1   | 2   |
+/// | `.stochastic`      | −1 w.p. ½ … | | | 1 w.p. 0.7 | 2 w.p. 0.2 | 3 w.p. ½ |
+///
+/// Ties under `.toNearestOrEven` go to the even *code* (for formats with a mantissa this is the
+/// even significand; for E8M0FNU, which has none, the even biased exponent).
+/// `.stochastic` rounds up with probability (x − lo)/(hi − lo), from a seeded generator.
+public enum RoundingRule: String, CaseIterable, Sendable, Hashable, Codable {
+    case toNearestOrEven = "rne"
+    case towardZero = "rtz"
+    case up = "up"
+    case down = "down"
+    case stochastic = "stochastic"
+
+    /// The deterministic rules (everything but `.stochastic`).
+    public static let deterministic: [RoundingRule] = [.toNearestOrEven, .towardZero, .up, .down]
+}
+
+/// Overflow policy of OCP OFP8 rev 1.0 §5.2.1 / Table 3. The value is rounded to the target
+/// precision *first*, then range-checked.
+///
+/// - `.saturating` (SAT): a rounded magnitude above max, and ±∞, become ±max.
+/// - `.nonSaturating` (NONSAT): overflow becomes ±∞ where the format has infinities, else NaN.
+///   Directed rounding follows IEEE 754 §7.4: toward zero, and away from the overflow's
+///   direction, overflow goes to ±max instead.
+///
+/// Formats with neither infinity nor NaN (E2M3FN, E3M2FN, E2M1FN) always saturate.
+public enum OverflowPolicy: String, CaseIterable, Sendable, Hashable, Codable {
+    case saturating = "sat"
+    case nonSaturating = "nonsat"
+}
+
+/// Which implementation's choices to reproduce where the spec leaves them open or where a
+/// popular library deviates from it.
+///
+/// - `.ocp`: the specification (default).
+/// - `.mlDtypes`: ml_dtypes 0.6's exact output codes (see README, "Profiles").
+public enum CompatibilityProfile: String, CaseIterable, Sendable, Hashable, Codable {
+    case ocp = "ocp"
+    case mlDtypes = "ml_dtypes"
+}
+
+/// The full description of one conversion's behaviour.
+public struct ConversionPolicy: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var rounding: RoundingRule
+    public var overflow: OverflowPolicy
+    public var profile: CompatibilityProfile
+
+    public init(
+        rounding: RoundingRule = .toNearestOrEven, overflow: OverflowPolicy = .nonSaturating,
+        profile: CompatibilityProfile = .ocp
+    ) {
+        self.rounding = rounding
+        self.overflow = overflow
+        self.profile = profile
+    }
+
+    public var description: String { "\(rounding.rawValue)/\(overflow.rawValue)/\(profile.rawValue)" }
+}

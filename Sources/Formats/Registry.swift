@@ -1,0 +1,86 @@
+/// The formats QuantCheck knows, with the numbers of OCP OFP8 rev 1.0 Table 1, OCP MX v1.0
+/// §5.3–5.4, IEEE 754-2019 and ml_dtypes 0.6. Adding a format means adding a descriptor here
+/// (and its golden table): the codec, oracle and suites are generic.
+extension FloatFormat {
+    /// OCP OFP8 E4M3: bias 7, no infinity, NaN S.1111.111, max 448, −0.
+    public static let e4m3fn = FloatFormat(
+        name: "e4m3fn", mlDtypesName: "float8_e4m3fn", exponentBits: 4, mantissaBits: 3, bias: 7,
+        infinity: .none, nan: .allOnes)
+    /// OCP OFP8 E5M2: IEEE-style, bias 15, ±∞ S.11111.00, max 57344.
+    public static let e5m2 = FloatFormat(
+        name: "e5m2", mlDtypesName: "float8_e5m2", exponentBits: 5, mantissaBits: 2, bias: 15,
+        infinity: .ieee, nan: .ieee)
+    /// Graphcore/AMD "fnuz" E4M3: bias 8, NaN 0x80, no −0, no infinity, max 240.
+    public static let e4m3fnuz = FloatFormat(
+        name: "e4m3fnuz", mlDtypesName: "float8_e4m3fnuz", exponentBits: 4, mantissaBits: 3, bias: 8,
+        infinity: .none, nan: .negativeZero)
+    /// fnuz E5M2: bias 16, NaN 0x80, no −0, no infinity, max 57344.
+    public static let e5m2fnuz = FloatFormat(
+        name: "e5m2fnuz", mlDtypesName: "float8_e5m2fnuz", exponentBits: 5, mantissaBits: 2, bias: 16,
+        infinity: .none, nan: .negativeZero)
+    /// Graphcore E4M3 with bias 11, fnuz: max 30.
+    public static let e4m3b11fnuz = FloatFormat(
+        name: "e4m3b11fnuz", mlDtypesName: "float8_e4m3b11fnuz", exponentBits: 4, mantissaBits: 3,
+        bias: 11, infinity: .none, nan: .negativeZero)
+    /// IEEE-like E4M3 (ml_dtypes `float8_e4m3`): bias 7, ±∞, IEEE NaNs, max 240.
+    public static let e4m3 = FloatFormat(
+        name: "e4m3", mlDtypesName: "float8_e4m3", exponentBits: 4, mantissaBits: 3, bias: 7,
+        infinity: .ieee, nan: .ieee)
+    /// IEEE-like E3M4 (ml_dtypes `float8_e3m4`): bias 3, ±∞, IEEE NaNs, max 15.5.
+    public static let e3m4 = FloatFormat(
+        name: "e3m4", mlDtypesName: "float8_e3m4", exponentBits: 3, mantissaBits: 4, bias: 3,
+        infinity: .ieee, nan: .ieee)
+    /// OCP MX E8M0 scale: unsigned, bias 127, no zero, NaN 0xFF, 2^−127 … 2^127.
+    public static let e8m0fnu = FloatFormat(
+        name: "e8m0fnu", mlDtypesName: "float8_e8m0fnu", exponentBits: 8, mantissaBits: 0, bias: 127,
+        isSigned: false, infinity: .none, nan: .allOnes, hasSubnormals: false)
+    /// OCP MX FP6 E2M3: bias 1, no infinity, no NaN, max 7.5.
+    public static let e2m3fn = FloatFormat(
+        name: "e2m3fn", mlDtypesName: "float6_e2m3fn", exponentBits: 2, mantissaBits: 3, bias: 1,
+        infinity: .none, nan: .none)
+    /// OCP MX FP6 E3M2: bias 3, no infinity, no NaN, max 28.
+    public static let e3m2fn = FloatFormat(
+        name: "e3m2fn", mlDtypesName: "float6_e3m2fn", exponentBits: 3, mantissaBits: 2, bias: 3,
+        infinity: .none, nan: .none)
+    /// OCP MX FP4 E2M1: bias 1, no infinity, no NaN, max 6.
+    public static let e2m1fn = FloatFormat(
+        name: "e2m1fn", mlDtypesName: "float4_e2m1fn", exponentBits: 2, mantissaBits: 1, bias: 1,
+        infinity: .none, nan: .none)
+    /// IEEE 754 binary16 as a conversion target.
+    public static let binary16 = FloatFormat(
+        name: "binary16", mlDtypesName: "float16", exponentBits: 5, mantissaBits: 10, bias: 15,
+        infinity: .ieee, nan: .ieee)
+    /// bfloat16 as a conversion target.
+    public static let bfloat16 = FloatFormat(
+        name: "bfloat16", mlDtypesName: "bfloat16", exponentBits: 8, mantissaBits: 7, bias: 127,
+        infinity: .ieee, nan: .ieee)
+
+    /// Every known format, narrow formats first.
+    public static let all: [FloatFormat] = [
+        .e4m3fn, .e5m2, .e4m3fnuz, .e5m2fnuz, .e4m3b11fnuz, .e4m3, .e3m4, .e8m0fnu,
+        .e2m3fn, .e3m2fn, .e2m1fn, .binary16, .bfloat16,
+    ]
+
+    /// Looks a format up by its short name (`e4m3fn`) or ml_dtypes name (`float8_e4m3fn`),
+    /// case-insensitively. `binary16` is also accepted as `float16`/`fp16`, `bfloat16` as `bf16`.
+    public init(named rawName: String) throws(FormatError) {
+        let key = rawName.lowercased()
+        let aliases: [String: String] = ["fp16": "binary16", "half": "binary16", "bf16": "bfloat16"]
+        let wanted = aliases[key] ?? key
+        guard let f = Self.all.first(where: { $0.name == wanted || $0.mlDtypesName == wanted }) else {
+            throw .unknownFormat(rawName)
+        }
+        self = f
+    }
+}
+
+public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
+    case unknownFormat(String)
+
+    public var description: String {
+        switch self {
+        case .unknownFormat(let name):
+            return "unknown format '\(name)'; known: \(FloatFormat.all.map(\.name).joined(separator: ", "))"
+        }
+    }
+}

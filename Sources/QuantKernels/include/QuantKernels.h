@@ -1,0 +1,3 @@
+#ifndef QUANTKERNELS_H
+#define QUANTKERNELS_H
+#endif
