@@ -1,10 +1,27 @@
 #include "QuantKernels.h"
 #include <string.h>
 
-// One lane of the generic Float32 -> code conversion. Branch-free so that both loop variants
-// auto-vectorise (variable shifts become vpsrlvd/vpsllvd under AVX2).
+// The parameters as plain locals: selects between two scalars vectorise into blends, where
+// indexing a parameter array by the sign would become a gather.
+typedef struct {
+    int32_t p, min_q, code_offset, max_mag;
+    uint32_t sign_bit, has_zero, negative_is_nan, tie_on_k;
+    uint32_t nan0, nan1, inf0, inf1, ovf0, ovf1, zero0, zero1;
+} lane_params;
+
+static inline __attribute__((always_inline)) lane_params unpack(const qk_encode_params *prm) {
+    lane_params l = {prm->p, prm->min_q, prm->code_offset, prm->max_mag,
+                     prm->sign_bit, prm->has_zero, prm->negative_is_nan, prm->tie_on_k,
+                     prm->nan_code[0], prm->nan_code[1], prm->inf_code[0], prm->inf_code[1],
+                     prm->ovf_code[0], prm->ovf_code[1], prm->zero_code[0], prm->zero_code[1]};
+    return l;
+}
+
+// One lane of the generic Float32 -> code conversion (steps documented on NarrowFloatCodec).
+// Branch-free so that both loop variants auto-vectorise (variable shifts become
+// vpsrlvd/vpsllvd under AVX2).
 static inline __attribute__((always_inline)) uint32_t
-encode_lane(uint32_t u, const qk_encode_params *prm, int32_t mode) {
+encode_lane(uint32_t u, const lane_params *prm, int32_t mode) {
     const uint32_t sgn = u >> 31;
     const uint32_t a = u & 0x7FFFFFFFu;
     const uint32_t ef = a >> 23;
@@ -33,24 +50,27 @@ encode_lane(uint32_t u, const qk_encode_params *prm, int32_t mode) {
         up = (r != 0) & sgn;
     }
     const int32_t code = floor_code + (int32_t)up;
-    uint32_t res = (uint32_t)code | (sgn ? prm->sign_bit : 0u);
+    const int neg = sgn != 0;
+    uint32_t res = (uint32_t)code | (neg ? prm->sign_bit : 0u);
     if (prm->has_zero) {
-        res = code == 0 ? prm->zero_code[sgn] : res;
+        res = code == 0 ? (neg ? prm->zero1 : prm->zero0) : res;
     } else {
         res = code < 0 ? 0u : res;
     }
-    res = code > prm->max_mag ? prm->ovf_code[sgn] : res;
-    res = a == 0 ? prm->zero_code[sgn] : res;
-    res = a == 0x7F800000u ? prm->inf_code[sgn] : res;
-    res = a > 0x7F800000u ? prm->nan_code[sgn] : res;
-    res = (sgn & prm->negative_is_nan) ? prm->nan_code[1] : res;
+    res = code > prm->max_mag ? (neg ? prm->ovf1 : prm->ovf0) : res;
+    res = a == 0 ? (neg ? prm->zero1 : prm->zero0) : res;
+    res = a == 0x7F800000u ? (neg ? prm->inf1 : prm->inf0) : res;
+    res = a > 0x7F800000u ? (neg ? prm->nan1 : prm->nan0) : res;
+    res = (neg & (prm->negative_is_nan != 0)) ? prm->nan1 : res;
     return res;
 }
 
 // The loop bodies, instantiated per (variant, output width, input source, mode) by macros so
 // that `mode` is a compile-time constant inside each loop.
 #define QK_LOOP(OUT_T, INPUT_EXPR)                                                     \
-    switch (prm->mode) {                                                               \
+    const lane_params L = unpack(prm_in);                                               \
+    const lane_params *prm = &L;                                                        \
+    switch (prm_in->mode) {                                                             \
     case 0: for (size_t i = 0; i < n; i++) out[i] = (OUT_T)encode_lane(INPUT_EXPR, prm, 0); break; \
     case 1: for (size_t i = 0; i < n; i++) out[i] = (OUT_T)encode_lane(INPUT_EXPR, prm, 1); break; \
     case 2: for (size_t i = 0; i < n; i++) out[i] = (OUT_T)encode_lane(INPUT_EXPR, prm, 2); break; \
@@ -61,23 +81,19 @@ static inline uint32_t load_bits(const float *p) { uint32_t u; memcpy(&u, p, 4);
 
 #define QK_DEFINE_VARIANTS(SUFFIX, ATTR)                                                          \
     ATTR static void enc_f32_u8_##SUFFIX(const float *in, uint8_t *out, size_t n,                 \
-                                         const qk_encode_params *prm) {                           \
-        qk_encode_params local = *prm; prm = &local;                                              \
+                                         const qk_encode_params *prm_in) {                        \
         QK_LOOP(uint8_t, load_bits(in + i))                                                       \
     }                                                                                             \
     ATTR static void enc_f32_u16_##SUFFIX(const float *in, uint16_t *out, size_t n,               \
-                                          const qk_encode_params *prm) {                          \
-        qk_encode_params local = *prm; prm = &local;                                              \
+                                          const qk_encode_params *prm_in) {                       \
         QK_LOOP(uint16_t, load_bits(in + i))                                                      \
     }                                                                                             \
     ATTR static void range_u8_##SUFFIX(uint32_t start, uint8_t *out, size_t n,                    \
-                                       const qk_encode_params *prm) {                             \
-        qk_encode_params local = *prm; prm = &local;                                              \
+                                       const qk_encode_params *prm_in) {                          \
         QK_LOOP(uint8_t, start + (uint32_t)i)                                                     \
     }                                                                                             \
     ATTR static void range_u16_##SUFFIX(uint32_t start, uint16_t *out, size_t n,                  \
-                                        const qk_encode_params *prm) {                            \
-        qk_encode_params local = *prm; prm = &local;                                              \
+                                        const qk_encode_params *prm_in) {                         \
         QK_LOOP(uint16_t, start + (uint32_t)i)                                                    \
     }                                                                                             \
     ATTR static size_t dec_u8_##SUFFIX(const uint8_t *in, float *out, size_t n,                   \
