@@ -20,6 +20,17 @@ public enum RoundingRule: String, CaseIterable, Sendable, Hashable, Codable {
 
     /// The deterministic rules (everything but `.stochastic`).
     public static let deterministic: [RoundingRule] = [.toNearestOrEven, .towardZero, .up, .down]
+
+    /// Whether this rule carries an overflow of a value with the given sign to ∞ (NONSAT) rather
+    /// than to ±max (IEEE 754 §7.4). Round-to-nearest, and stochastic rounding, always do.
+    public func carriesOverflowAway(negative: Bool) -> Bool {
+        switch self {
+        case .toNearestOrEven, .stochastic: return true
+        case .towardZero: return false
+        case .up: return !negative
+        case .down: return negative
+        }
+    }
 }
 
 /// Overflow policy of OCP OFP8 rev 1.0 §5.2.1 / Table 3. The value is rounded to the target

@@ -30,9 +30,11 @@ extension FloatFormat {
     }
 
     /// Output code when the input, rounded to the format's precision (unbounded exponent), has a
-    /// magnitude above max finite. `roundedAway` tells whether the rounding moved away from zero
-    /// (IEEE 754 §7.4: overflow under toward-zero — or under a directed rule pointing back to
-    /// zero — yields ±max, not ∞).
+    /// magnitude above max finite. `roundedAway` tells whether the *rounding rule* carries
+    /// overflows of this sign away from zero (IEEE 754 §7.4): true for `.toNearestOrEven` and
+    /// `.stochastic` (always), for `.up` on positive and `.down` on negative values; false for
+    /// `.towardZero` and for a directed rule pointing back to zero, which yield ±max, not ∞.
+    /// Use `RoundingRule.carriesOverflowAway(negative:)`.
     public func codeForOverflow(negative: Bool, roundedAway: Bool, policy: ConversionPolicy) -> UInt16 {
         if negative && !isSigned { return canonicalNaN(negative: true)! }
         if policy.overflow == .saturating || !roundedAway || (infinity == .none && nan == .none) {
