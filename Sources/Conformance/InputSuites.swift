@@ -69,7 +69,7 @@ enum OracleTables {
         lock.lock()
         if let t = cache[key] { lock.unlock(); return t }
         lock.unlock()
-        let table = try IntervalTable(format: format, policy: policy)
+        let table = try RoundingIntervalTable(format: format, policy: policy)
         let converted = table.intervals.map { CodeInterval(lo: $0.lo, hi: $0.hi, code: $0.code) }
         lock.lock()
         cache[key] = converted

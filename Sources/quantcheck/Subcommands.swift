@@ -4,5 +4,7 @@ extension QuantCheck {
     /// Every subcommand, in help order. Add new ones here (one line each).
     static let allSubcommands: [ParsableCommand.Type] = [
         VerifyCommand.self,
+        EncodeCommand.self,
+        DecodeCommand.self,
     ]
 }
