@@ -1,3 +1,50 @@
 #ifndef QUANTKERNELS_H
 #define QUANTKERNELS_H
+#include "alg_kernels.h"
+// Bulk loops of the generic narrow-float codec. Each loop exists twice: a portable variant and,
+// on x86-64, an AVX2 variant compiled with a per-function target attribute, chosen once at run
+// time with __builtin_cpu_supports. No global compiler flags are needed, so the package builds
+// on any x86-64 and on arm64. The parameters are derived in Swift from the format descriptor
+// (Quant/Bulk.swift); the steps are those documented on NarrowFloatCodec.
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int32_t p;               // mantissa bits
+    int32_t min_q;           // minNormalExponent - p: the quantum floor (subnormal quantum)
+    int32_t code_offset;     // p + bias - 1: code of K*2^q is ((q + code_offset) << p) + K
+    int32_t max_mag;         // largest finite magnitude code
+    uint32_t sign_bit;       // sign mask of the code (0 for unsigned formats)
+    uint32_t has_zero;       // 0 only for E8M0FNU: values below 2^-127 give code 0
+    uint32_t negative_is_nan;// unsigned formats: every negative input (and -0) gives nan_code[1]
+    uint32_t tie_on_k;       // ml_dtypes profile for formats without mantissa: ties on K's bit
+    int32_t mode;            // 0 nearest-even, 1 toward zero, 2 up, 3 down
+    uint32_t nan_code[2];    // [sign] output for NaN input
+    uint32_t inf_code[2];    // [sign] output for infinite input
+    uint32_t ovf_code[2];    // [sign] output when the rounded magnitude exceeds max
+    uint32_t zero_code[2];   // [sign] output for zero input / results rounding to zero
+} qk_encode_params;
+
+/// Float32 -> codes (one byte each, for formats of at most 8 bits).
+void qk_encode_f32_u8(const float *in, uint8_t *out, size_t n, const qk_encode_params *prm);
+/// Float32 -> codes (two bytes each).
+void qk_encode_f32_u16(const float *in, uint16_t *out, size_t n, const qk_encode_params *prm);
+/// Consecutive Float32 bit patterns start, start+1, ... (n of them) -> codes: the exhaustive
+/// sweep's input generator fused with the same encode loop body.
+void qk_encode_f32_range_u8(uint32_t start, uint8_t *out, size_t n, const qk_encode_params *prm);
+void qk_encode_f32_range_u16(uint32_t start, uint16_t *out, size_t n, const qk_encode_params *prm);
+
+/// codes -> Float32 through the format's exact decode table (256 or 65536 entries). Returns the
+/// index of the first code that is >= code_count (invalid), or n when every code is valid;
+/// outputs for invalid codes are unspecified.
+size_t qk_decode_u8_f32(const uint8_t *in, float *out, size_t n, const float *table, uint32_t code_count);
+size_t qk_decode_u16_f32(const uint16_t *in, float *out, size_t n, const float *table, uint32_t code_count);
+
+/// Index of the first element of out[0..<n] different from `expected`, or n.
+size_t qk_find_mismatch_u8(const uint8_t *out, size_t n, uint8_t expected);
+size_t qk_find_mismatch_u16(const uint16_t *out, size_t n, uint16_t expected);
+
+/// 1 when the AVX2 variants are in use.
+int qk_uses_avx2(void);
+
 #endif

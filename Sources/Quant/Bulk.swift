@@ -1,0 +1,253 @@
+import Dispatch
+import Formats
+import QuantKernels
+
+/// Errors of the codec's bulk API (bad user input; never a trap).
+public enum CodecError: Error, Equatable, Sendable, CustomStringConvertible {
+    case lengthMismatch(input: Int, output: Int)
+    /// The format's codes do not fit the requested code type (e.g. UInt8 for binary16).
+    case codeTypeTooNarrow(format: String, bits: Int, codeTypeBits: Int)
+    /// A code ≥ 2^bitWidth, e.g. 0x40 given as an E2M1FN code.
+    case invalidCode(index: Int, code: UInt16, format: String)
+    case invalidThreadCount(Int)
+
+    public var description: String {
+        switch self {
+        case .lengthMismatch(let i, let o): return "input has \(i) elements but output has room for \(o)"
+        case .codeTypeTooNarrow(let f, let b, let t): return "\(f) codes are \(b) bits wide and do not fit \(t)-bit storage"
+        case .invalidCode(let i, let c, let f):
+            return "element \(i) holds code 0x\(String(c, radix: 16)), which is not a valid \(f) code"
+        case .invalidThreadCount(let n): return "thread count must be at least 1 (got \(n))"
+        }
+    }
+}
+
+extension NarrowFloatCodec {
+    /// The kernel parameters: the descriptor's constants of the conversion steps.
+    var kernelParameters: qk_encode_params {
+        func pair(_ f: (Bool) -> UInt16) -> (UInt32, UInt32) { (UInt32(f(false)), UInt32(f(true))) }
+        let mode: Int32
+        switch policy.rounding {
+        case .toNearestOrEven, .stochastic: mode = 0
+        case .towardZero: mode = 1
+        case .up: mode = 2
+        case .down: mode = 3
+        }
+        return qk_encode_params(
+            p: Int32(p), min_q: Int32(minQuantumExponent), code_offset: Int32(codeOffset),
+            max_mag: Int32(maxMagnitude), sign_bit: UInt32(signMask),
+            has_zero: format.hasZero ? 1 : 0, negative_is_nan: format.isSigned ? 0 : 1,
+            tie_on_k: tieParityFromSignificand ? 1 : 0, mode: mode,
+            nan_code: pair { format.codeForNaN(negative: $0, profile: policy.profile) },
+            inf_code: pair { format.codeForInfinity(negative: $0, policy: policy) },
+            ovf_code: pair {
+                format.codeForOverflow(
+                    negative: $0, roundedAway: policy.rounding.carriesOverflowAway(negative: $0), policy: policy)
+            },
+            zero_code: pair { format.hasZero ? format.codeForZero(negative: $0) : format.canonicalNaN(negative: true)! })
+    }
+
+    /// Whether the bulk path can use the vectorised kernels (everything but stochastic rounding).
+    var usesKernel: Bool { policy.rounding != .stochastic }
+
+    // MARK: - Bulk encode
+
+    /// Float32 → codes, for formats of at most 8 bits. `seed` drives stochastic rounding
+    /// (element i draws `SplitMix64.draw(seed:index:)`, so results are independent of `threads`).
+    public func encode(
+        _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<UInt8>,
+        seed: UInt64 = 0, threads: Int = 1
+    ) throws(CodecError) {
+        try check(input.count, output.count, codeBits: 8, threads: threads)
+        var prm = kernelParameters
+        let useKernel = usesKernel
+        let src = input.baseAddress, dst = output.baseAddress
+        Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
+            if useKernel {
+                qk_encode_f32_u8(src! + lo, dst! + lo, hi - lo, &prm)
+            } else {
+                for i in lo..<hi {
+                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))))
+                }
+            }
+        }
+    }
+
+    /// Float32 → codes in 16-bit storage (any format).
+    public func encode(
+        _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<UInt16>,
+        seed: UInt64 = 0, threads: Int = 1
+    ) throws(CodecError) {
+        try check(input.count, output.count, codeBits: 16, threads: threads)
+        var prm = kernelParameters
+        let useKernel = usesKernel
+        let src = input.baseAddress, dst = output.baseAddress
+        Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
+            if useKernel {
+                qk_encode_f32_u16(src! + lo, dst! + lo, hi - lo, &prm)
+            } else {
+                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))) }
+            }
+        }
+    }
+
+    /// Float64 → codes, each correctly rounded from the exact input.
+    public func encode(
+        _ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<UInt8>,
+        seed: UInt64 = 0, threads: Int = 1
+    ) throws(CodecError) {
+        try check(input.count, output.count, codeBits: 8, threads: threads)
+        let src = input.baseAddress, dst = output.baseAddress
+        Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
+            for i in lo..<hi {
+                dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))))
+            }
+        }
+    }
+
+    /// Float64 → codes in 16-bit storage.
+    public func encode(
+        _ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<UInt16>,
+        seed: UInt64 = 0, threads: Int = 1
+    ) throws(CodecError) {
+        try check(input.count, output.count, codeBits: 16, threads: threads)
+        let src = input.baseAddress, dst = output.baseAddress
+        Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
+            for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))) }
+        }
+    }
+
+    /// Array convenience: Float32 → 8-bit codes.
+    public func encode(_ input: [Float], seed: UInt64 = 0, threads: Int = 1) throws(CodecError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: input.count)
+        try input.withUnsafeBufferPointer { (i: UnsafeBufferPointer<Float>) throws(CodecError) in
+            try out.withUnsafeMutableBufferPointer { (o: inout UnsafeMutableBufferPointer<UInt8>) throws(CodecError) in
+                try encode(i, into: o, seed: seed, threads: threads)
+            }
+        }
+        return out
+    }
+
+    /// Array convenience: Float32 → 16-bit codes (any format).
+    public func encodeWide(_ input: [Float], seed: UInt64 = 0, threads: Int = 1) throws(CodecError) -> [UInt16] {
+        var out = [UInt16](repeating: 0, count: input.count)
+        try input.withUnsafeBufferPointer { (i: UnsafeBufferPointer<Float>) throws(CodecError) in
+            try out.withUnsafeMutableBufferPointer { (o: inout UnsafeMutableBufferPointer<UInt16>) throws(CodecError) in
+                try encode(i, into: o, seed: seed, threads: threads)
+            }
+        }
+        return out
+    }
+
+    /// Consecutive Float32 bit patterns `start, start+1, …` → codes: the exhaustive sweep's fused
+    /// input generator over the same loop body as `encode(_:into:)`. Deterministic rules only.
+    public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(usesKernel && format.bitWidth <= 8 && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        var prm = kernelParameters
+        qk_encode_f32_range_u8(start, output.baseAddress, output.count, &prm)
+    }
+
+    public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt16>) {
+        precondition(usesKernel && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        var prm = kernelParameters
+        qk_encode_f32_range_u16(start, output.baseAddress, output.count, &prm)
+    }
+
+    // MARK: - Bulk decode
+
+    /// Codes → Float32 (exact). Throws on a code outside the format (e.g. ≥ 16 for E2M1FN).
+    public func decode(
+        _ codes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<Float>, threads: Int = 1
+    ) throws(CodecError) {
+        try check(codes.count, output.count, codeBits: 8, threads: threads)
+        let table = tables.float32
+        let count = UInt32(format.codeCount)
+        let firstBad = table.withUnsafeBufferPointer { t in
+            Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
+                lo + qk_decode_u8_f32(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count)
+            }
+        }
+        if let i = firstBad { throw .invalidCode(index: i, code: UInt16(codes[i]), format: format.name) }
+    }
+
+    /// 16-bit codes → Float32 (exact).
+    public func decode(
+        _ codes: UnsafeBufferPointer<UInt16>, into output: UnsafeMutableBufferPointer<Float>, threads: Int = 1
+    ) throws(CodecError) {
+        try check(codes.count, output.count, codeBits: 16, threads: threads)
+        let table = tables.float32
+        let count = UInt32(format.codeCount)
+        let firstBad = table.withUnsafeBufferPointer { t in
+            Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
+                lo + qk_decode_u16_f32(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count)
+            }
+        }
+        if let i = firstBad { throw .invalidCode(index: i, code: codes[i], format: format.name) }
+    }
+
+    /// Array convenience: 8-bit codes → Float32.
+    public func decode(_ codes: [UInt8], threads: Int = 1) throws(CodecError) -> [Float] {
+        var out = [Float](repeating: 0, count: codes.count)
+        try codes.withUnsafeBufferPointer { (c: UnsafeBufferPointer<UInt8>) throws(CodecError) in
+            try out.withUnsafeMutableBufferPointer { (o: inout UnsafeMutableBufferPointer<Float>) throws(CodecError) in
+                try decode(c, into: o, threads: threads)
+            }
+        }
+        return out
+    }
+
+    /// Array convenience: 16-bit codes → Float32.
+    public func decode(_ codes: [UInt16], threads: Int = 1) throws(CodecError) -> [Float] {
+        var out = [Float](repeating: 0, count: codes.count)
+        try codes.withUnsafeBufferPointer { (c: UnsafeBufferPointer<UInt16>) throws(CodecError) in
+            try out.withUnsafeMutableBufferPointer { (o: inout UnsafeMutableBufferPointer<Float>) throws(CodecError) in
+                try decode(c, into: o, threads: threads)
+            }
+        }
+        return out
+    }
+
+    // MARK: - Plumbing
+
+    private func check(_ n: Int, _ m: Int, codeBits: Int, threads: Int) throws(CodecError) {
+        guard threads >= 1 else { throw .invalidThreadCount(threads) }
+        guard format.bitWidth <= codeBits else {
+            throw .codeTypeTooNarrow(format: format.name, bits: format.bitWidth, codeTypeBits: codeBits)
+        }
+        guard n == m else { throw .lengthMismatch(input: n, output: m) }
+    }
+
+    /// Whether the running machine uses the AVX2 kernels.
+    public static var usesAVX2Kernels: Bool { qk_uses_avx2() != 0 }
+
+    /// Splits [0, count) into `threads` contiguous chunks (multiples of 64 elements) and runs
+    /// `body(lo, hi)` on each concurrently.
+    static func parallelChunks(count: Int, threads: Int, _ body: (Int, Int) -> Void) {
+        let t = Swift.min(threads, Swift.max(1, count / 4096))
+        if t <= 1 { if count > 0 { body(0, count) }; return }
+        let per = ((count + t - 1) / t + 63) & ~63
+        DispatchQueue.concurrentPerform(iterations: t) { j in
+            let lo = j * per, hi = Swift.min(count, lo + per)
+            if lo < hi { body(lo, hi) }
+        }
+    }
+
+    /// Like `parallelChunks`, where each chunk returns its first failing index or `hi`; returns
+    /// the smallest failing index overall.
+    static func parallelFirstIndex(count: Int, threads: Int, _ body: (Int, Int) -> Int) -> Int? {
+        let t = Swift.min(threads, Swift.max(1, count / 4096))
+        if t <= 1 {
+            let r = count > 0 ? body(0, count) : count
+            return r < count ? r : nil
+        }
+        let per = ((count + t - 1) / t + 63) & ~63
+        let results = UnsafeMutableBufferPointer<Int>.allocate(capacity: t)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: t) { j in
+            let lo = j * per, hi = Swift.min(count, lo + per)
+            if lo < hi { let r = body(lo, hi); results[j] = r < hi ? r : Int.max } else { results[j] = Int.max }
+        }
+        let m = results.min()!
+        return m == Int.max ? nil : m
+    }
+}

@@ -1,0 +1,48 @@
+import Formats
+
+/// The finite-rounding choices of ml_dtypes 0.6 that differ from the OCP rules (its special-value
+/// choices live in `FloatFormat`'s special-value rules). Reproduced under profile `.mlDtypes`
+/// so a team leaving ml_dtypes can check bit-for-bit against it. Evidence and the full list:
+/// `Golden/mldtypes/README.md`.
+public enum MLDtypesProfile {
+    /// ml_dtypes converts Float64 to its float8/6/4 types by first rounding to Float32
+    /// (ml_dtypes issue #401: −431.99999999999994 → E4M3FN gives −448, not −416).
+    public static func float64GoesThroughFloat32(_ format: FloatFormat) -> Bool {
+        format != .e8m0fnu && format != .binary16 && format != .bfloat16
+    }
+
+    /// ml_dtypes decides ties on the significand's last bit, which for E8M0FNU (no mantissa
+    /// bits) is the implicit 1: every tie rounds up instead of to the even code.
+    public static func tiesOnSignificand(_ format: FloatFormat) -> Bool {
+        format.mantissaBits == 0
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a seeded, counter-based generator. Element i of a
+/// bulk stochastic conversion with seed S draws `mix(S &+ i &* golden)`, so results do not
+/// depend on thread count or chunking.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    @inline(__always)
+    public static func mix(_ z0: UInt64) -> UInt64 {
+        var z = z0 &+ golden
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// The draw for element `index` of a stream seeded with `seed`.
+    @inline(__always)
+    public static func draw(seed: UInt64, index: UInt64) -> UInt64 {
+        mix(seed &+ index &* golden)
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= Self.golden
+        return Self.mix(state &- Self.golden)
+    }
+}
