@@ -13,30 +13,34 @@ public enum ExhaustiveFloat32Suite {
         for format in o.effectiveFormats {
             for policy in ConformanceRunner.policies(exhaustive: o.exhaustive) {
                 let codec = NarrowFloatCodec(format: format, policy: policy)
-                results.append(try run(
-                    format: format, policy: policy, patterns: o.patterns, threads: o.threads, progress: o.progress,
-                    encode: Self.encoder(codec)))
+                if format.bitWidth <= 8 {
+                    results.append(try run(
+                        format: format, policy: policy, patterns: o.patterns, threads: o.threads, progress: o.progress,
+                        codeType: UInt8.self, encode: { start, out in codec.encodeBitPatterns(startingAt: start, into: out) }))
+                } else {
+                    results.append(try run(
+                        format: format, policy: policy, patterns: o.patterns, threads: o.threads, progress: o.progress,
+                        codeType: UInt16.self, encode: { start, out in codec.encodeBitPatterns(startingAt: start, into: out) }))
+                }
             }
         }
         return results
     }
 
-    /// The production bulk path (fused pattern generator + the vectorised kernel).
-    public static func encoder(_ codec: NarrowFloatCodec) -> @Sendable (UInt32, UnsafeMutableBufferPointer<UInt16>) -> Void {
-        { start, out in codec.encodeBitPatterns(startingAt: start, into: out) }
-    }
-
     /// Sweeps `patterns` with `encode` and compares against the oracle. `covered` must equal
     /// `patterns.count` for the case to pass.
-    public static func run(
+    /// The encoder under test writes the codes of patterns `start ..< start + out.count`
+    /// (the production one is `NarrowFloatCodec.encodeBitPatterns`: the fused pattern generator
+    /// over the same vectorised loop body as the bulk API).
+    public static func run<Code: SweepCode>(
         format: FloatFormat, policy: ConversionPolicy, patterns: Range<UInt64> = ExhaustiveSweep.allPatterns,
-        threads: Int, progress: (@Sendable (UInt64) -> Void)? = nil,
-        encode: @escaping @Sendable (UInt32, UnsafeMutableBufferPointer<UInt16>) -> Void
+        threads: Int, progress: (@Sendable (UInt64) -> Void)? = nil, codeType: Code.Type,
+        encode: @escaping @Sendable (UInt32, UnsafeMutableBufferPointer<Code>) -> Void
     ) throws -> SuiteResult {
         let t0 = Date()
         let table = try OracleTables.intervals(format: format, policy: policy)
         let outcome = ExhaustiveSweep.run(
-            patterns: patterns, intervals: table, codeType: UInt16.self, threads: threads, progress: progress,
+            patterns: patterns, intervals: table, codeType: Code.self, threads: threads, progress: progress,
             encode: encode)
         let values = ExactValueTable(format: format)
         let examples = outcome.firstMismatches.map { m in
@@ -206,7 +210,7 @@ public enum Float64Suite {
         // Parallel over contiguous slices; mismatches merged in input order.
         let t = max(1, min(threads, inputs.count / 10_000))
         let per = (inputs.count + t - 1) / t
-        let box = ResultsBox(count: t)
+        let box = ResultsBox<(Int, [(Int, UInt16, UInt16)])>(count: t)
         DispatchQueue.concurrentPerform(iterations: t) { j in
             var mism: [(Int, UInt16, UInt16)] = []
             var count = 0

@@ -58,7 +58,7 @@ public enum StochasticSuite {
                 x = Float(lo + f * (hi - lo))
                 p = (Double(x) - lo) / (hi - lo)
             } while !(p > 0 && p < 1)
-            let negative = rng.next() & 1 == 1
+            let negative = format.isSigned && rng.next() & 1 == 1
             let input = negative ? -x : x
             var ups = 0
             var strays = 0
@@ -129,7 +129,7 @@ public enum ProfileSuite {
     static func explain32(_ x: Float, format: FloatFormat, overflow: OverflowPolicy) -> Difference? {
         if x.isNaN && format.nan == .none { return .nanOfNoNaNFormat }
         if x.isInfinite && overflow == .saturating { return .infinityUnderSaturation }
-        if format == .e8m0fnu && x.isNormal && x.bitPattern & 0x7F_FFFF == 0x40_0000 { return .e8m0TieRoundsUp }
+        if format == .e8m0fnu && x > 0 && x.isFinite && x.significand == 1.5 { return .e8m0TieRoundsUp }
         return nil
     }
 
