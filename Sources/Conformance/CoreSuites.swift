@@ -9,10 +9,23 @@ extension ConformanceRunner {
     static let coreSuites: [SuiteDescriptor] = [
         SuiteDescriptor(
             name: "decode", summary: "every code of every format equals the oracle's exact value",
-            run: { o in o.effectiveFormats.map { DecodeSuite.run(format: $0, codec: NarrowFloatCodec(format: $0)) } }),
+            run: { o in
+                o.effectiveFormats.map { f in
+                    let codec = NarrowFloatCodec(format: f)
+                    return DecodeSuite.run(format: f, decoders: [codec.decodeDouble, { Double(codec.decodeFloat($0)) }])
+                }
+            }),
         SuiteDescriptor(
             name: "roundtrip", summary: "decode→encode is the identity for every non-NaN code, every direction, both modes",
-            run: { o in o.effectiveFormats.map { RoundTripSuite.run(format: $0) { NarrowFloatCodec(format: $0, policy: $1) } } }),
+            run: { o in
+                o.effectiveFormats.map { f in
+                    RoundTripSuite.run(format: f) { policy in
+                        let codec = NarrowFloatCodec(format: f, policy: policy)
+                        return RoundTripSuite.Implementation(
+                            decode: codec.decodeDouble, encodeFloat: { codec.encode($0) }, encodeDouble: { codec.encode($0) })
+                    }
+                }
+            }),
         SuiteDescriptor(
             name: "exhaustive-f32",
             summary: "all 2^32 Float32 inputs, every format, sat and nonsat (RNE; every direction with --exhaustive)",
@@ -79,10 +92,11 @@ enum Describe {
 
 // MARK: - 1. Decode
 
-enum DecodeSuite {
+public enum DecodeSuite {
     /// Every code: the codec's Float32 and Float64 decodes equal the oracle's exact value, with
     /// the sign of zero, NaN and infinity classes included.
-    static func run(format: FloatFormat, codec: NarrowFloatCodec) -> SuiteResult {
+    /// `decoders` are the implementations under test (e.g. the Float64 and the Float32 decode).
+    public static func run(format: FloatFormat, decoders: [(UInt16) -> Double]) -> SuiteResult {
         let t0 = Date()
         let table = ExactValueTable(format: format)
         var mismatches: UInt64 = 0
@@ -90,7 +104,7 @@ enum DecodeSuite {
         for c in 0..<format.codeCount {
             let code = UInt16(c)
             let exact = table[code]
-            for got in [codec.decodeDouble(code), Double(codec.decodeFloat(code))] {
+            for got in decoders.map({ $0(code) }) {
                 let ok: Bool
                 switch exact.codeClass {
                 case .nan: ok = got.isNaN
@@ -109,24 +123,36 @@ enum DecodeSuite {
             }
         }
         return SuiteResult(
-            suite: "decode", caseName: format.name, passed: mismatches == 0, covered: UInt64(format.codeCount),
-            expected: UInt64(format.codeCount), mismatches: mismatches, counterexamples: examples,
+            suite: "decode", caseName: format.name, passed: mismatches == 0, covered: UInt64(format.codeCount * decoders.count),
+            expected: UInt64(format.codeCount * decoders.count), mismatches: mismatches, counterexamples: examples,
             wallSeconds: Date().timeIntervalSince(t0))
     }
 }
 
 // MARK: - 2. Round trip
 
-enum RoundTripSuite {
+public enum RoundTripSuite {
+    /// The implementation under one policy: decode, and encode from Float32 and from Float64.
+    public struct Implementation {
+        public var decode: (UInt16) -> Double
+        public var encodeFloat: (Float) -> UInt16
+        public var encodeDouble: (Double) -> UInt16
+        public init(decode: @escaping (UInt16) -> Double, encodeFloat: @escaping (Float) -> UInt16, encodeDouble: @escaping (Double) -> UInt16) {
+            self.decode = decode
+            self.encodeFloat = encodeFloat
+            self.encodeDouble = encodeDouble
+        }
+    }
+
     /// decode → encode is the identity for every non-NaN code under every deterministic
     /// direction and both overflow policies (from both Float32 and Float64 values). NaN codes
     /// must come back as a NaN code.
-    static func run(format: FloatFormat, makeCodec: (FloatFormat, ConversionPolicy) -> NarrowFloatCodec) -> SuiteResult {
+    public static func run(format: FloatFormat, implementation: (ConversionPolicy) -> Implementation) -> SuiteResult {
         let t0 = Date()
         var covered: UInt64 = 0, mismatches: UInt64 = 0
         var examples: [Counterexample] = []
         for policy in ConformanceRunner.policies(exhaustive: true) {
-            let codec = makeCodec(format, policy)
+            let codec = implementation(policy)
             for c in 0..<format.codeCount {
                 let code = UInt16(c)
                 // NaN codes must come back as a NaN; ±∞ as the policy's ∞ rule (±max under sat,
@@ -134,16 +160,17 @@ enum RoundTripSuite {
                 let cls = format.classify(code)
                 let expected = cls == .infinity
                     ? format.codeForInfinity(negative: format.sign(of: code), policy: policy) : code
-                for back in [codec.encode(codec.decodeFloat(code)), codec.encode(codec.decodeDouble(code))] {
+                let value = codec.decode(code)
+                for back in [codec.encodeFloat(Float(value)), codec.encodeDouble(value)] {
                     covered += 1
                     let ok = cls == .nan ? format.classify(back) == .nan : back == expected
                     if !ok {
                         mismatches += 1
                         if examples.count < SuiteResult.counterexampleLimit {
                             examples.append(Counterexample(
-                                inputBits: Describe.code(code, format), inputValue: "\(codec.decodeDouble(code))",
-                                expectedCode: Describe.code(expected, format), expectedValue: "\(codec.decodeDouble(expected))",
-                                gotCode: Describe.code(back, format), gotValue: "\(codec.decodeDouble(back))",
+                                inputBits: Describe.code(code, format), inputValue: "\(value)",
+                                expectedCode: Describe.code(expected, format), expectedValue: "\(codec.decode(expected))",
+                                gotCode: Describe.code(back, format), gotValue: Int(back) < format.codeCount ? "\(codec.decode(back))" : "invalid",
                                 note: "\(format.name) \(policy)"))
                         }
                     }

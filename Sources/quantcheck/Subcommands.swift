@@ -6,5 +6,6 @@ extension QuantCheck {
         VerifyCommand.self,
         EncodeCommand.self,
         DecodeCommand.self,
+        GoldenCommand.self,
     ]
 }
