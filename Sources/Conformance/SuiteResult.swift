@@ -45,6 +45,46 @@ public struct Metric: Codable, Sendable, Hashable {
     }
 }
 
+/// Data behind a chart in the reports: a curve (an error against α, say) or a histogram.
+///
+/// - `.line`: points `(x[i], y[i])`, `x.count == y.count`, drawn in `x` order.
+/// - `.histogram`: `x` holds the `y.count + 1` bin edges (ascending), `y` the counts or
+///   frequencies of the bins `[x[i], x[i+1])`.
+///
+/// Series of one suite with the same `chart` title are drawn in one chart (one line or one
+/// group of bars each), so a sweep over α for several granularities becomes one figure.
+public struct DataSeries: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable, Hashable {
+        case line, histogram
+    }
+
+    /// Chart title; series sharing it share the chart.
+    public var chart: String
+    /// Legend entry.
+    public var name: String
+    public var kind: Kind
+    public var xLabel: String
+    public var yLabel: String
+    public var x: [Double]
+    public var y: [Double]
+    /// Draw the y axis on a log scale (errors spanning decades).
+    public var logY: Bool?
+
+    public init(
+        chart: String, name: String, kind: Kind = .line, xLabel: String, yLabel: String,
+        x: [Double], y: [Double], logY: Bool? = nil
+    ) {
+        self.chart = chart
+        self.name = name
+        self.kind = kind
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.x = x
+        self.y = y
+        self.logY = logY
+    }
+}
+
 /// The structured outcome of one suite (or one case of a suite: a format × mode × direction).
 ///
 /// `covered` counts the inputs actually checked; exhaustive suites also state `expected` and
@@ -63,13 +103,15 @@ public struct SuiteResult: Codable, Sendable, Hashable {
     /// Free-form parameters needed to replay (seed, shapes, shard…).
     public var parameters: [String: String]
     public var wallSeconds: Double
+    /// Curves and histograms for the reports (optional; absent in files that have none).
+    public var series: [DataSeries]?
 
     public static let counterexampleLimit = 10
 
     public init(
         suite: String, caseName: String = "", passed: Bool, covered: UInt64, expected: UInt64? = nil,
         mismatches: UInt64, counterexamples: [Counterexample] = [], metrics: [Metric] = [],
-        parameters: [String: String] = [:], wallSeconds: Double = 0
+        parameters: [String: String] = [:], wallSeconds: Double = 0, series: [DataSeries]? = nil
     ) {
         self.suite = suite
         self.caseName = caseName
@@ -81,5 +123,6 @@ public struct SuiteResult: Codable, Sendable, Hashable {
         self.metrics = metrics
         self.parameters = parameters
         self.wallSeconds = wallSeconds
+        self.series = series
     }
 }
