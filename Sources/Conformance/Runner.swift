@@ -72,7 +72,7 @@ public enum VerifyError: Error, Equatable, CustomStringConvertible, Sendable {
 /// Runs the registered suites. Suites are listed in `ConformanceRunner.suites`; a module adds
 /// its own by appending its descriptors there (one line).
 public enum ConformanceRunner {
-    public static var suites: [SuiteDescriptor] { coreSuites }
+    public static var suites: [SuiteDescriptor] { coreSuites + accuracySuites }
 
     public static var suiteNames: [String] { suites.map(\.name) }
 

@@ -29,13 +29,23 @@ public enum ExactReference {
         run(a, rows: rows, w, outputs: outputs, inner: inner, threads: threads, absolute: true, rounding: .up)
     }
 
-    /// One exact dot product Σ x_i y_i of binary64 values (each product formed exactly at 106
-    /// bits), rounded once.
+    /// Exact dot products Σ x_i y_i of binary64 vectors (each product formed exactly at 106
+    /// bits), rounded once; reuses its MPFR terms across calls.
+    public final class WideDot {
+        let pool: TermPool
+
+        public init(count: Int) { pool = TermPool(count: count, precision: 106) }
+
+        public func dot(_ x: [Double], _ y: [Double], rounding: MPFRNumber.Rounding = .nearestEven) -> Double {
+            precondition(x.count == y.count && x.count <= pool.terms.count, "dot: length mismatch")
+            for i in 0..<x.count { pool.setWideProduct(i, x[i], y[i]) }
+            return pool.sum(count: x.count, rounding: rounding)
+        }
+    }
+
+    /// One exact dot product (see `WideDot`).
     public static func dot(_ x: [Double], _ y: [Double], rounding: MPFRNumber.Rounding = .nearestEven) -> Double {
-        precondition(x.count == y.count, "dot of vectors of different lengths")
-        let pool = TermPool(count: x.count, precision: 106)
-        for i in 0..<x.count { pool.setWideProduct(i, x[i], y[i]) }
-        return pool.sum(count: x.count, rounding: rounding)
+        WideDot(count: x.count).dot(x, y, rounding: rounding)
     }
 
     static func run(
