@@ -9,5 +9,12 @@ extension ConformanceRunner {
             name: SmoothingIdentitySuite.name,
             summary: "(A/s)(W·s)ᵀ in Float32/Float64 within γ_{n+2}·Σ|a w| of the exact AWᵀ; factor closed forms; norm folding",
             run: { o in try SmoothingIdentitySuite.runAll(o) }),
+        SuiteDescriptor(
+            name: MSEGainSuite.name,
+            summary: "SmoothQuant output-MSE gain on synthetic outliers (f = 1…100; INT8/INT4/E4M3 activations) vs the exact output; golden gains",
+            run: { o in try MSEGainSuite.runAll(o) }),
+        SuiteDescriptor(
+            name: AlphaSweepSuite.name, summary: "relative output MSE against α = 0…1 (step 0.05), f = 50, INT8 per tensor / per token",
+            run: { o in try AlphaSweepSuite.runAll(o) }),
     ]
 }
