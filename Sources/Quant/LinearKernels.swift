@@ -64,6 +64,9 @@ public struct W8A8Linear: Sendable {
 
     /// Y [batch, out] for X [batch, in] (row-major).
     public func forward(_ x: [Float], batch: Int, activationScaling: ActivationScaling = .perToken) throws -> [Float] {
+        guard batch >= 1, x.count % batch == 0, x.count / batch == inFeatures else {
+            throw QuantError.lengthMismatch(what: "activations [\(batch), \(inFeatures)]", expected: max(batch, 0) * inFeatures, actual: x.count)
+        }
         var y = [Float](repeating: 0, count: batch * outFeatures)
         var scratch = [Int8](repeating: 0, count: x.count)
         try x.withUnsafeBufferPointer { xp in
@@ -87,8 +90,9 @@ public struct W8A8Linear: Sendable {
         guard !overflow, x.count == n else {
             throw QuantError.lengthMismatch(what: "activations [\(batch), \(inFeatures)]", expected: overflow ? Int.max : n, actual: x.count)
         }
-        guard y.count == batch * outFeatures else {
-            throw QuantError.lengthMismatch(what: "output [\(batch), \(outFeatures)]", expected: batch * outFeatures, actual: y.count)
+        let (m, overflowY) = batch.multipliedReportingOverflow(by: outFeatures)
+        guard !overflowY, y.count == m else {
+            throw QuantError.lengthMismatch(what: "output [\(batch), \(outFeatures)]", expected: overflowY ? Int.max : m, actual: y.count)
         }
         guard scratch.count == n else { throw QuantError.lengthMismatch(what: "scratch", expected: n, actual: scratch.count) }
         var xs = [Float](repeating: 0, count: batch)

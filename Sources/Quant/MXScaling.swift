@@ -204,7 +204,33 @@ public struct NVFP4Tensor: Hashable, Sendable {
 
 /// Sub-byte packing shared by MX and NVFP4 (layouts documented on `MXTensor`).
 public enum MXPacking {
-    public static func pack(_ codes: [UInt8], bits: Int) -> [UInt8] {
+    /// Packs element codes of `bits` ∈ {4, 6, 8} bits. Throws `invalidArgument` for another
+    /// width and `valueOutOfRange` for a code that does not fit (never truncates).
+    public static func packed(_ codes: [UInt8], bits: Int) throws -> [UInt8] {
+        try validate(bits: bits)
+        if bits < 8, let i = codes.firstIndex(where: { $0 >> UInt8(bits) != 0 }) {
+            throw QuantError.valueOutOfRange(what: "\(bits)-bit codes", index: i, value: Double(codes[i]), allowed: "[0, \((1 << bits) - 1)]")
+        }
+        return pack(codes, bits: bits)
+    }
+
+    /// Unpacks `count` codes. Throws `invalidArgument` for a bad width or `lengthMismatch` if
+    /// `packed` is not exactly ⌈count·bits/8⌉ bytes.
+    public static func unpacked(_ packed: [UInt8], bits: Int, count: Int) throws -> [UInt8] {
+        try validate(bits: bits)
+        guard count >= 0 else { throw QuantError.invalidArgument(name: "count", value: "\(count)", reason: "must be >= 0") }
+        let bytes = (count * bits + 7) / 8
+        guard packed.count == bytes else { throw QuantError.lengthMismatch(what: "packed bytes", expected: bytes, actual: packed.count) }
+        return unpack(packed, bits: bits, count: count)
+    }
+
+    static func validate(bits: Int) throws {
+        guard bits == 4 || bits == 6 || bits == 8 else {
+            throw QuantError.invalidArgument(name: "bits", value: "\(bits)", reason: "packing supports 4, 6 or 8 bits")
+        }
+    }
+
+    static func pack(_ codes: [UInt8], bits: Int) -> [UInt8] {
         switch bits {
         case 8:
             return codes
@@ -222,11 +248,11 @@ public enum MXPacking {
             }
             return out
         default:
-            preconditionFailure("unsupported packing width \(bits)")
+            preconditionFailure("unsupported packing width \(bits)")  // validated by the public entry points
         }
     }
 
-    public static func unpack(_ packed: [UInt8], bits: Int, count: Int) -> [UInt8] {
+    static func unpack(_ packed: [UInt8], bits: Int, count: Int) -> [UInt8] {
         switch bits {
         case 8:
             return Array(packed.prefix(count))
@@ -240,7 +266,7 @@ public enum MXPacking {
                 return UInt8(v & 0x3F)
             }
         default:
-            preconditionFailure("unsupported packing width \(bits)")
+            preconditionFailure("unsupported packing width \(bits)")  // validated by the public entry points
         }
     }
 }

@@ -148,7 +148,7 @@ struct ScalingTests {
         #expect(t.scaleCodes.count == 6)
         #expect(t.packed.count == (x.count * element.bitsPerElement + 7) / 8)
         let codes = t.elementCodes()
-        #expect(MXPacking.pack(codes, bits: element.bitsPerElement) == t.packed)
+        #expect(try MXPacking.packed(codes, bits: element.bitsPerElement) == t.packed)
         // every element equals the codec's encoding of x / X
         let codec = NarrowFloatCodec(format: element.format, policy: .init(overflow: .saturating))
         for i in 0..<x.count {
@@ -159,12 +159,22 @@ struct ScalingTests {
     }
 
     @Test("FP6 bit order: element i at bits [6i, 6i+6) of the little-endian 24-bit word")
-    func fp6Order() {
-        let p = MXPacking.pack([0x01, 0x02, 0x03, 0x3F], bits: 6)
+    func fp6Order() throws {
+        let p = try MXPacking.packed([0x01, 0x02, 0x03, 0x3F], bits: 6)
         // w = 1 | 2<<6 | 3<<12 | 63<<18 = 0xFC3081
         #expect(p == [0x81, 0x30, 0xFC])
-        #expect(MXPacking.unpack(p, bits: 6, count: 4) == [1, 2, 3, 63])
-        #expect(MXPacking.pack([0xA, 0x5, 0x3], bits: 4) == [0x5A, 0x03])
+        #expect(try MXPacking.unpacked(p, bits: 6, count: 4) == [1, 2, 3, 63])
+        #expect(try MXPacking.packed([0xA, 0x5, 0x3], bits: 4) == [0x5A, 0x03])
+        // never truncates, never traps
+        #expect(throws: QuantError.valueOutOfRange(what: "6-bit codes", index: 0, value: 64, allowed: "[0, 63]")) {
+            try MXPacking.packed([64], bits: 6)
+        }
+        #expect(throws: QuantError.invalidArgument(name: "bits", value: "5", reason: "packing supports 4, 6 or 8 bits")) {
+            try MXPacking.packed([1], bits: 5)
+        }
+        #expect(throws: QuantError.lengthMismatch(what: "packed bytes", expected: 3, actual: 2)) {
+            try MXPacking.unpacked([0, 0], bits: 6, count: 4)
+        }
     }
 
     @Test("NVFP4: global scale 448·6/amax, E4M3 block scales, E2M1 elements")
