@@ -16,5 +16,9 @@ extension ConformanceRunner {
         SuiteDescriptor(
             name: AlphaSweepSuite.name, summary: "relative output MSE against α = 0…1 (step 0.05), f = 50, INT8 per tensor / per token",
             run: { o in try AlphaSweepSuite.runAll(o) }),
+        SuiteDescriptor(
+            name: IntegerBoundSuite.name,
+            summary: "INT8/INT4 symmetric quantization: scales, codes (ties to even), |x − q·s| bound and saturation, exactly in MPFR",
+            run: { o in try IntegerBoundSuite.runAll(o) }),
     ]
 }
