@@ -20,5 +20,9 @@ extension ConformanceRunner {
             name: IntegerBoundSuite.name,
             summary: "INT8/INT4 symmetric quantization: scales, codes (ties to even), |x − q·s| bound and saturation, exactly in MPFR",
             run: { o in try IntegerBoundSuite.runAll(o) }),
+        SuiteDescriptor(
+            name: FP8ScalingSuite.name,
+            summary: "scaled FP8 (current/delayed), MX and NVFP4: every element the oracle's rounding of the exactly scaled input; scale formulas",
+            run: { o in try FP8ScalingSuite.runAll(o) }),
     ]
 }

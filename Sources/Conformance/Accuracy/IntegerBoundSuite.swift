@@ -202,16 +202,16 @@ public enum IntegerBoundSuite {
 /// MPFR registers reused across elements (no allocation per element).
 final class MPFRScratch {
     let a = MPFRNumber(precision: 256), b = MPFRNumber(precision: 256), c = MPFRNumber(precision: 256)
-    let f24 = MPFRNumber(precision: 24)
 
-    /// RN₃₂(x / y) for Float32 values in the normal range of the quotient (the 24-bit MPFR
-    /// rounding equals binary32's there; a subnormal quotient is < 2^−126 and rounds to the
-    /// integer 0 either way).
+    /// RN₃₂(x / y) of binary64 values, with binary32's overflow and subnormals: the quotient at
+    /// 256 bits, then `mpfr_get_flt` (round to nearest even into binary32, subnormals and ±∞
+    /// included). The 256-bit step cannot create a false tie: a quotient of two binary64 values
+    /// that is not itself a binary32 midpoint lies more than about 2^−80 (relative) from every one.
     func divide32(_ x: Double, by y: Double) -> Float {
         mpfr_set_d(a.pointer, x, MPFR_RNDN)
         mpfr_set_d(b.pointer, y, MPFR_RNDN)
-        mpfr_div(f24.pointer, a.pointer, b.pointer, MPFR_RNDN)
-        return f24.float(rounding: .nearestEven)
+        mpfr_div(c.pointer, a.pointer, b.pointer, MPFR_RNDN)
+        return mpfr_get_flt(c.pointer, MPFR_RNDN)
     }
 
     /// Round to the nearest integer, ties to even (`mpfr_rint`, RNDN).
