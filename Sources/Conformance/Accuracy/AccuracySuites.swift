@@ -24,5 +24,13 @@ extension ConformanceRunner {
             name: FP8ScalingSuite.name,
             summary: "scaled FP8 (current/delayed), MX and NVFP4: every element the oracle's rounding of the exactly scaled input; scale formulas",
             run: { o in try FP8ScalingSuite.runAll(o) }),
+        SuiteDescriptor(
+            name: W8A8Suite.name,
+            summary: "W8A8 GEMV/GEMM bit-exact vs exact Int32 accumulation and the documented scaling; FP8 GEMV within γ of the exact product",
+            run: { o in try W8A8Suite.runAll(o) }),
+        SuiteDescriptor(
+            name: CalibrationStatsSuite.name,
+            summary: "calibration statistics: merged = concatenated (exact fields bitwise), moments vs exact, p99 within its documented bound",
+            run: { o in try CalibrationStatsSuite.runAll(o) }),
     ]
 }
