@@ -117,6 +117,17 @@ public struct ResultsFile: Codable, Sendable, Hashable {
                 return "\(label): more counterexamples than mismatches"
             }
             if !(s.wallSeconds >= 0) { return "\(label): negative or NaN wallSeconds" }
+            for d in s.series ?? [] {
+                switch d.kind {
+                case .line where d.x.count != d.y.count:
+                    return "\(label): line series '\(d.name)' has \(d.x.count) x values and \(d.y.count) y values"
+                case .histogram where d.x.count != d.y.count + 1:
+                    return "\(label): histogram '\(d.name)' needs \(d.y.count + 1) bin edges, has \(d.x.count)"
+                case .histogram where zip(d.x, d.x.dropFirst()).contains { !($0 < $1) }:
+                    return "\(label): histogram '\(d.name)' bin edges are not ascending"
+                default: break
+                }
+            }
         }
         for (i, b) in benchmarks.enumerated() {
             let label = "benchmarks[\(i)] '\(b.name)'"
