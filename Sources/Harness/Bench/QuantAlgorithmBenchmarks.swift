@@ -74,6 +74,8 @@ public enum QuantAlgorithmBenchmarks {
                     return { try! SmoothQuant.smoothActivations(&box.value, shape: shape, factors: s) }
                 }))
         }
+        out += scaledFloatCases(ctx)
+        out += gemvCases(ctx)
         // Smoothing factors for one layer (4096 channels, α = 0.5): Float64 pow per channel.
         if ctx.sizes.contains(.cache) {
             let channels = 4096
@@ -87,6 +89,98 @@ public enum QuantAlgorithmBenchmarks {
                     let w = (0..<channels).map { abs(pool[channels + $0]) }
                     let config = try! SmoothQuantConfig(alpha: 0.5)
                     return { _ = try! SmoothQuant.factors(activationMax: a, weightMax: w, config: config) }
+                }))
+        }
+        return out
+    }
+}
+
+extension QuantAlgorithmBenchmarks {
+    /// FP8 with per-tensor / per-token / block scales, MX (blocks of 32, E8M0 scales) and NVFP4
+    /// (blocks of 16): the allocating quantize APIs, which compute the amax of every group, the
+    /// scales, and encode. Bytes: Float32 in + codes out (+ one scale per group).
+    static func scaledFloatCases(_ ctx: BenchContext) -> [BenchCase] {
+        var out: [BenchCase] = []
+        for size in ctx.sizes {
+            let (rows, columns) = shape(size)
+            let n = rows * columns
+            func add(_ group: String, _ variant: String, groups: Int, codeBits: Int, scaleBytes: Int, extra: [String: String],
+                     _ make: @escaping @Sendable ([Float], TensorShape) -> Void) {
+                out.append(BenchCase(
+                    name: BenchCase.standardName(group: group, variant: variant, size: size, threads: 1), group: group,
+                    parameters: parameters(size, extra), sizeClass: size, threads: 1, elements: n,
+                    bytes: n * 4 + n * codeBits / 8 + groups * scaleBytes,
+                    prepare: {
+                        let x = Array(BenchInputs.floats(n).buffer)
+                        let shape = try! TensorShape(rows: rows, columns: columns)
+                        return { make(x, shape) }
+                    }))
+            }
+            for (label, granularity, groups) in [("per-tensor", ScaleGranularity.perTensor, 1), ("per-token", .perToken, rows),
+                                                 ("blockwise128", .blockwise(size: 128), n / 128)] {
+                add("fp8.quantize.\(label)", "e4m3fn", groups: groups, codeBits: 8, scaleBytes: 4,
+                    extra: ["format": "e4m3fn", "granularity": "\(granularity)", "api": "FP8Scaling.quantize (allocates its result)"]) { x, shape in
+                    _ = try! FP8Scaling.quantize(x, shape: shape, format: .e4m3fn, granularity: granularity)
+                }
+            }
+            for element in [MXElementFormat.mxfp8E4M3, .mxfp4E2M1] {
+                add("mx.quantize", element.rawValue, groups: n / 32, codeBits: element.format.bitWidth, scaleBytes: 1,
+                    extra: ["element": element.rawValue, "rule": "ocp", "api": "MXQuantizer.quantize (allocates its result)"]) { x, shape in
+                    _ = try! MXQuantizer.quantize(x, shape: shape, element: element)
+                }
+            }
+            add("nvfp4.quantize", "", groups: n / 16, codeBits: 4, scaleBytes: 1,
+                extra: ["api": "NVFP4Tensor.quantize (allocates its result)"]) { x, shape in
+                _ = try! NVFP4Tensor.quantize(x, shape: shape)
+            }
+        }
+        return out
+    }
+
+    /// Matrix–vector products y = W x, batch 1, the decode-phase shape of LLM inference:
+    /// Float32 (the baseline), W8A8 (INT8 weights per channel, activations quantized per token
+    /// on the fly) and FP8 E4M3FN weights (per-channel scales) with Float32 activations.
+    /// Shapes: cache = 256 × 256; dram = 8192 × 8192 (64 MiB of 8-bit weights). Elements count
+    /// multiply–adds (out · in); bytes count weights + x + y.
+    static func gemvCases(_ ctx: BenchContext) -> [BenchCase] {
+        var out: [BenchCase] = []
+        for size in ctx.sizes {
+            let d = size == .cache ? 256 : 8192
+            let n = d * d
+            let p = ["shape": "\(d)x\(d)", "batch": "1", "input": BenchInputs.description]
+            out.append(BenchCase(
+                name: BenchCase.standardName(group: "gemv.f32", variant: "", size: size, threads: 1), group: "gemv.f32",
+                parameters: p, sizeClass: size, threads: 1, elements: n, bytes: n * 4 + d * 8,
+                prepare: {
+                    let w = HeapBuffer<Float>(count: n) { BenchInputs.floats(BenchContext.elements(.dram)).buffer[$0 % BenchContext.elements(.dram)] * 0x1p-10 }
+                    let x = HeapBuffer<Float>(count: d) { BenchInputs.floats(BenchContext.elements(.cache)).buffer[$0] }
+                    let y = HeapBuffer<Float>(zeroedCount: d)
+                    return { try! Float32GEMV.multiply(weights: UnsafeBufferPointer(w.buffer), rows: d, columns: d, x: UnsafeBufferPointer(x.buffer), into: y.buffer) }
+                }))
+            out.append(BenchCase(
+                name: BenchCase.standardName(group: "gemv.w8a8", variant: "", size: size, threads: 1), group: "gemv.w8a8",
+                parameters: p.merging(["activations": "per-token INT8"]) { $1 }, sizeClass: size, threads: 1, elements: n,
+                bytes: n + d * 8,
+                prepare: {
+                    let pool = BenchInputs.floats(BenchContext.elements(.dram)).buffer
+                    let layer = try! W8A8Linear(weights: (0..<n).map { pool[$0 % pool.count] }, shape: try! TensorShape(rows: d, columns: d))
+                    let x = HeapBuffer<Float>(count: d) { BenchInputs.floats(BenchContext.elements(.cache)).buffer[$0] }
+                    let y = HeapBuffer<Float>(zeroedCount: d)
+                    let scratch = HeapBuffer<Int8>(zeroedCount: d)
+                    return { try! layer.forward(UnsafeBufferPointer(x.buffer), batch: 1, into: y.buffer, scratch: scratch.buffer) }
+                }))
+            out.append(BenchCase(
+                name: BenchCase.standardName(group: "gemv.fp8-e4m3fn", variant: "", size: size, threads: 1), group: "gemv.fp8-e4m3fn",
+                parameters: p.merging(["scales": "per-channel"]) { $1 }, sizeClass: size, threads: 1, elements: n,
+                bytes: n + d * 8,
+                prepare: {
+                    let pool = BenchInputs.floats(BenchContext.elements(.dram)).buffer
+                    let t = try! FP8Scaling.quantize((0..<n).map { pool[$0 % pool.count] }, shape: try! TensorShape(rows: d, columns: d),
+                                                     format: .e4m3fn, granularity: .perChannel)
+                    let weights = try! FP8GEMVWeights(t)
+                    let x = HeapBuffer<Float>(count: d) { BenchInputs.floats(BenchContext.elements(.cache)).buffer[$0] }
+                    let y = HeapBuffer<Float>(zeroedCount: d)
+                    return { try! weights.multiply(UnsafeBufferPointer(x.buffer), into: y.buffer) }
                 }))
         }
         return out
