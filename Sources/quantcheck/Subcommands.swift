@@ -7,5 +7,6 @@ extension QuantCheck {
         EncodeCommand.self,
         DecodeCommand.self,
         GoldenCommand.self,
+        ConformCommand.self, PluginWorkerCommand.self,
     ]
 }
