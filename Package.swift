@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "QuantTests", dependencies: ["Quant", "Formats"]),
         .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Quant", "Oracle", "Formats"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Conformance", "Quant", "Formats"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Conformance", "Quant", "Formats", "quantcheck"]),
     ],
     swiftLanguageModes: [.v5]
 )

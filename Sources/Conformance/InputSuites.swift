@@ -136,8 +136,9 @@ public enum HalfInputSuite {
 // MARK: - 5. Float64
 
 public enum Float64Suite {
-    /// Random doubles per (format, policy): quick default and `--exhaustive` (10^7).
-    public static func randomCount(exhaustive: Bool) -> Int { exhaustive ? 10_000_000 : 100_000 }
+    /// Random doubles per (format, policy): 10^5 by default (2.6·10^6 over the 26 default cases),
+    /// 10^6 with `--exhaustive` (10^8 over its 104 cases).
+    public static func randomCount(exhaustive: Bool) -> Int { exhaustive ? 1_000_000 : 100_000 }
     public static let seed: UInt64 = 0x5EED_F64
 
     public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {

@@ -50,6 +50,16 @@ public struct QuantizedIntegerTensor: Hashable, Sendable, Codable {
         }
     }
 
+    private enum CodingKeys: String, CodingKey { case shape, bits, granularity, scales, storage }
+
+    /// Decoding re-runs the validating initialiser.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(shape: c.decode(TensorShape.self, forKey: .shape), bits: c.decode(IntegerBits.self, forKey: .bits),
+                      granularity: c.decode(ScaleGranularity.self, forKey: .granularity),
+                      scales: c.decode([Float].self, forKey: .scales), storage: c.decode([UInt8].self, forKey: .storage))
+    }
+
     init(unchecked shape: TensorShape, bits: IntegerBits, granularity: ScaleGranularity, scales: [Float], storage: [UInt8]) {
         self.shape = shape
         self.bits = bits
@@ -151,8 +161,15 @@ public enum IntegerQuantizer {
     }
 
     /// Packs codes in [−q_max, q_max] into storage bytes (INT4 layout documented on
-    /// `QuantizedIntegerTensor`).
-    public static func pack(_ q: [Int8], bits: IntegerBits) -> [UInt8] {
+    /// `QuantizedIntegerTensor`). Throws `valueOutOfRange` for a code outside the range.
+    public static func packed(_ q: [Int8], bits: IntegerBits) throws -> [UInt8] {
+        if let i = q.firstIndex(where: { Int(abs(Int16($0))) > bits.qMax }) {
+            throw QuantError.valueOutOfRange(what: "\(bits) codes", index: i, value: Double(q[i]), allowed: "[-\(bits.qMax), \(bits.qMax)]")
+        }
+        return pack(q, bits: bits)
+    }
+
+    static func pack(_ q: [Int8], bits: IntegerBits) -> [UInt8] {
         switch bits {
         case .int8:
             return q.map { UInt8(bitPattern: $0) }

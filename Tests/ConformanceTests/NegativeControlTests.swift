@@ -123,6 +123,19 @@ enum WrongEncoders {
         #expect(!bad.passed && bad.mismatches > 0)
     }
 
+    @Test func halfInputSuiteCatchesFlushAndClamp() throws {
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        let widen = { (b: UInt16) in Float(bitPattern: NarrowFloatCodec.float32Bits(fromFloat16Bits: b)) }
+        #expect(try HalfInputSuite.run(kind: .float16, format: .e4m3fn, policy: .init()) { codec.encode(float16Bits: $0) }.passed)
+        let flush = try HalfInputSuite.run(kind: .float16, format: .e4m3fn, policy: .init()) { WrongEncoders.flushSubnormals(widen($0)) }
+        #expect(!flush.passed)
+        let clamp = try HalfInputSuite.run(kind: .bfloat16, format: .e4m3fn, policy: .init()) {
+            WrongEncoders.clampBeforeRound(Float(bitPattern: UInt32($0) << 16))
+        }
+        #expect(!clamp.passed)
+        #expect(clamp.counterexamples.first?.expectedCode == "0x7f")
+    }
+
     @Test func wrongDecodeIsCaught() {
         let codec = NarrowFloatCodec(format: .e5m2)
         #expect(DecodeSuite.run(format: .e5m2, decoders: [codec.decodeDouble]).passed)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Quant
 
@@ -34,6 +35,15 @@ struct IntegerQuantizationTests {
         // Round trip through the validating initialiser.
         let u = try QuantizedIntegerTensor(shape: t.shape, bits: .int4, granularity: .perTensor, scales: t.scales, storage: t.storage)
         #expect(u == t)
+        #expect(throws: QuantError.valueOutOfRange(what: "int4 codes", index: 1, value: -8, allowed: "[-7, 7]")) {
+            try IntegerQuantizer.packed([1, -8], bits: .int4)
+        }
+        #expect(try IntegerQuantizer.packed([1, -7], bits: .int4) == [0x91])
+        // Codable re-validates.
+        let json = try JSONEncoder().encode(t)
+        #expect(try JSONDecoder().decode(QuantizedIntegerTensor.self, from: json) == t)
+        let bad = String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\"scales\":[1]", with: "\"scales\":[1,2]")
+        #expect(throws: QuantError.self) { try JSONDecoder().decode(QuantizedIntegerTensor.self, from: Data(bad.utf8)) }
         // -8 (0x8 nibble) is outside the symmetric range and is rejected.
         #expect(throws: QuantError.self) {
             try QuantizedIntegerTensor(shape: shape(2), bits: .int4, granularity: .perTensor, scales: [1], storage: [0x08])

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Testing
 @testable import Quant
 
@@ -141,5 +142,84 @@ struct SmoothQuantTests {
         try c.observe(layer: "w", activations: x, shape: shape(rows, cols))
         let ref = (0..<cols).map { j in (0..<rows).map { abs(x[$0 * cols + j]) }.max()! }
         #expect(try c.activationMax(layer: "w") == ref)
+    }
+}
+
+@Suite("SmoothQuant α search")
+struct SmoothQuantSearchTests {
+    /// Activations with a few outlier channels (the SmoothQuant setting) and small weights.
+    func data(seed: UInt64, tokens: Int = 32, features: Int = 16, outlier: Float = 40) -> [Float] {
+        var a = randomFloats(tokens * features, seed: seed)
+        for t in 0..<tokens { for j in [2, 9] { a[t * features + j] *= outlier } }
+        return a
+    }
+
+    @Test("grid, curve and the best α; smoothing beats no smoothing (α = 0 vs best) on outliers")
+    func search() throws {
+        let features = 16, out = 8
+        let batches = (0..<3).map { (data(seed: 100 + UInt64($0)), shape(32, features)) }
+        let w = randomFloats(out * features, seed: 7, scale: 0.02)
+        let r = try SmoothQuant.searchAlpha(calibration: batches, weights: w, weightShape: shape(out, features), activationScaling: .perTensor)
+        #expect(r.curve.count == 21)
+        #expect(r.curve.map(\.alpha) == (0...20).map { Double($0) / 20 })
+        #expect(r.curve.allSatisfy { $0.mse.isFinite && $0.mse >= 0 })
+        #expect(r.bestMSE == r.curve.map(\.mse).min())
+        #expect(r.curve.first { $0.mse == r.bestMSE }!.alpha == r.bestAlpha)
+        // With per-tensor INT8 activations and 40× outlier channels, migrating difficulty helps.
+        let alphaHalf = r.curve[10].mse
+        #expect(alphaHalf < r.curve[0].mse)
+        // Recompute the α = 0.5 point independently from the public pieces.
+        let aMax = try SmoothQuant.weightChannelMax(batches.map { ($0.0, $0.1) }, features: features)  // column max |A|
+        let wMax = try SmoothQuant.weightChannelMax([(w, shape(out, features))], features: features)
+        let s = try SmoothQuant.factors(activationMax: aMax, weightMax: wMax, config: .init(alpha: 0.5))
+        let wq = try IntegerQuantizer.fakeQuantize(SmoothQuant.smoothedWeights(w, shape: shape(out, features), factors: s),
+                                                   shape: shape(out, features), granularity: .perChannel)
+        var sum = 0.0, n = 0
+        for (a, sh) in batches {
+            let aq = try IntegerQuantizer.fakeQuantize(SmoothQuant.smoothedActivations(a, shape: sh, factors: s), shape: sh)
+            for t in 0..<32 {
+                for o in 0..<out {
+                    var y = 0.0, yq = 0.0
+                    for j in 0..<features {
+                        y += Double(a[t * features + j]) * Double(w[o * features + j])
+                        yq += Double(aq[t * features + j]) * Double(wq[o * features + j])
+                    }
+                    sum += (yq - y) * (yq - y)
+                    n += 1
+                }
+            }
+        }
+        #expect(abs(sum / Double(n) - alphaHalf) <= 1e-12 * alphaHalf)
+        // Non-dividing step includes 1.
+        let r3 = try SmoothQuant.searchAlpha(calibration: batches, weights: w, weightShape: shape(out, features), step: 0.3)
+        #expect(r3.curve.map(\.alpha) == [0, 0.3, 0.6, 0.8999999999999999, 1])
+    }
+
+    @Test("α search errors")
+    func errors() throws {
+        let w = randomFloats(8, seed: 1)
+        #expect(throws: QuantError.invalidArgument(name: "step", value: "0.0", reason: "must be in (0, 1]")) {
+            try SmoothQuant.searchAlpha(calibration: [([1, 2], shape(1, 2))], weights: w, weightShape: shape(4, 2), step: 0)
+        }
+        #expect(throws: QuantError.emptyInput(what: "calibration batches")) {
+            try SmoothQuant.searchAlpha(calibration: [], weights: w, weightShape: shape(4, 2))
+        }
+        #expect(throws: QuantError.featureCountMismatch(layer: "calibration batch 0", expected: 2, actual: 4)) {
+            try SmoothQuant.searchAlpha(calibration: [([1, 2, 3, 4], shape(1, 4))], weights: w, weightShape: shape(4, 2))
+        }
+    }
+
+    @Test("smoothed weights into FP8 blocks (E4M3, E5M2) and INT8 per channel")
+    func smoothedWeightQuant() throws {
+        let w = randomFloats(4 * 40, seed: 5, scale: 0.1)
+        let s = (0..<40).map { Float(1 + $0 % 3) }
+        let smoothed = try SmoothQuant.smoothedWeights(w, shape: shape(4, 40), factors: s)
+        for f in [FloatFormat.e4m3fn, .e5m2] {
+            let t = try SmoothQuant.quantizeSmoothedWeightsFP8(w, shape: shape(4, 40), factors: s, format: f)
+            #expect(t.scales.count == 8)  // 2 blocks (32 + ragged 8) per row
+            #expect(t == (try FP8Scaling.quantize(smoothed, shape: shape(4, 40), format: f, granularity: .blockwise(size: 32))))
+        }
+        let q = try SmoothQuant.quantizeSmoothedWeightsINT8(w, shape: shape(4, 40), factors: s)
+        #expect(q.scales.count == 4 && q.granularity == .perChannel)
     }
 }
