@@ -147,6 +147,21 @@ private func sweep(_ session: PluginSession, _ window: Range<UInt64>) throws -> 
         #expect(r.passed && r.covered == 1 << 17)
     }
 
+    /// The README's example kernel (Tests/PluginFixtures/e4m3fn_example.c) stays correct.
+    @Test func readmeExampleKernelPasses() throws {
+        let example = PluginFixture.packageRoot.appendingPathComponent("Tests/PluginFixtures/e4m3fn_example.c").path
+        let lib = try PluginFixture.library([], source: example, name: "e4m3fn_example")
+        let session = try PluginSession(try PluginFixture.configuration(lib))
+        defer { session.close() }
+        #expect(session.hello.found == [.float32, .decode])
+        #expect(try session.plan([]) == [.decode, .roundtrip, .exhaustiveFloat32])
+        for r in session.run(suites: [.decode, .roundtrip]) { #expect(r.passed, "\(r.suite)") }
+        for (name, w) in Self.windows {
+            let r = try sweep(session, w)
+            #expect(r.passed, "\(name): \(r.counterexamples.first.map { "\($0)" } ?? "")")
+        }
+    }
+
     /// The same kernel claimed under the wrong mode must fail: the check is of the claim.
     @Test func claimingTheWrongModeFails() throws {
         let lib = try PluginFixture.library(["-DSATURATE=1"])
