@@ -299,8 +299,9 @@ public final class PluginSession: @unchecked Sendable {
             }
             faults += box.faults
         }
+        var faultExamples: [(UInt64, Counterexample)] = []
         for f in faults {
-            examples.append((f.inputs.lowerBound, faultExample(
+            faultExamples.append((f.inputs.lowerBound, faultExample(
                 f, entry: .float32, inputBits: { Describe.hex($0, digits: 8) }, inputValue: { Describe.float32(UInt32($0)) },
                 expected: { p in (Describe.code(expected(p), self.format), Describe.value(expected(p), values)) })))
         }
@@ -315,7 +316,7 @@ public final class PluginSession: @unchecked Sendable {
             suite: PluginSuite.exhaustiveFloat32.rawValue, caseName: caseName,
             passed: mismatches == 0 && faults.isEmpty && covered == expectedCount, covered: covered,
             expected: expectedCount, mismatches: mismatches + UInt64(faults.count),
-            counterexamples: Self.firstInInputOrder(examples),
+            counterexamples: Self.select(wrong: examples, faults: faultExamples),
             metrics: [
                 Metric(name: "inputs_per_second", value: Double(covered) / max(wall, 1e-9), unit: "1/s"),
                 Metric(name: "plugin_seconds", value: pluginSeconds, unit: "s"),
@@ -404,8 +405,9 @@ public final class PluginSession: @unchecked Sendable {
             mismatches += 1
             if examples.count < SuiteResult.counterexampleLimit { examples.append((UInt64(i), mismatch(i, run.outputs[i]))) }
         }
+        var faultExamples: [(UInt64, Counterexample)] = []
         for f in run.faults {
-            examples.append((f.inputs.lowerBound, faultExample(
+            faultExamples.append((f.inputs.lowerBound, faultExample(
                 f, entry: entry, inputBits: { describe(Int($0)).bits }, inputValue: { describe(Int($0)).value },
                 expected: { expected(Int($0)) })))
         }
@@ -415,7 +417,7 @@ public final class PluginSession: @unchecked Sendable {
             suite: suite.rawValue, caseName: caseName,
             passed: mismatches == 0 && run.faults.isEmpty && run.coveredCount == UInt64(count),
             covered: run.coveredCount, expected: UInt64(count), mismatches: mismatches + UInt64(run.faults.count),
-            counterexamples: Self.firstInInputOrder(examples),
+            counterexamples: Self.select(wrong: examples, faults: faultExamples),
             metrics: [Metric(name: "faults", value: Double(run.faults.count)), Metric(name: "worker_restarts", value: Double(run.restarts))],
             parameters: parameters, wallSeconds: Date().timeIntervalSince(t0))
     }
@@ -599,9 +601,17 @@ public final class PluginSession: @unchecked Sendable {
             note: "\(callText); \(why)")
     }
 
-    /// The first `counterexampleLimit` examples by input position.
-    private static func firstInInputOrder(_ xs: [(UInt64, Counterexample)]) -> [Counterexample] {
-        Array(xs.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
-            .prefix(SuiteResult.counterexampleLimit).map { $0.element.1 })
+    /// At most `counterexampleLimit` examples in input order: the first wrong outputs and the
+    /// first faults, with up to half the places kept for faults so that a crash is never pushed
+    /// out of the report by earlier wrong codes (and vice versa).
+    private static func select(wrong: [(UInt64, Counterexample)], faults: [(UInt64, Counterexample)]) -> [Counterexample] {
+        let limit = SuiteResult.counterexampleLimit
+        let byInput = { (xs: [(UInt64, Counterexample)]) in
+            xs.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
+        }
+        let w = byInput(wrong), f = byInput(faults)
+        let keepFaults = min(f.count, max(limit / 2, limit - w.count))
+        let kept = Array(f.prefix(keepFaults)) + Array(w.prefix(limit - keepFaults))
+        return byInput(kept).map(\.1)
     }
 }

@@ -104,6 +104,9 @@ enum ConformSummary {
             """
     }
 
+    /// `gotCode` of counterexamples that are faults (crash, hang, stray access), not wrong codes.
+    static let faultLabels: Set<String> = ["crash", "hang", "out-of-bounds", "exit", "protocol"]
+
     static func text(_ results: [SuiteResult], wallSeconds: Double) -> String {
         var lines: [String] = []
         var order: [String] = []
@@ -135,13 +138,16 @@ enum ConformSummary {
                 if let err = f.parameters["error"] { line += "; error: \(err)" }
                 if let stop = f.parameters["stopped"] { line += "; \(stop)" }
                 lines.append(line)
-                for c in f.counterexamples.prefix(3) {
-                    var l = "        input \(c.inputBits) = \(c.inputValue): expected \(c.expectedCode) (\(c.expectedValue)), got \(c.gotCode) (\(c.gotValue))"
-                    if c.gotCode == "crash" || c.gotCode == "hang" || c.gotCode == "out-of-bounds" || c.gotCode == "exit"
-                        || c.gotCode == "protocol" {
-                        l += "\n          \(c.note)"
-                    }
-                    lines.append(l)
+                // The first three wrong outputs, and the first three faults even when wrong
+                // outputs come earlier in input order (a crash must never scroll out of sight).
+                let faults = f.counterexamples.filter { faultLabels.contains($0.gotCode) }
+                let wrong = f.counterexamples.filter { !faultLabels.contains($0.gotCode) }
+                for c in wrong.prefix(3) {
+                    lines.append("        input \(c.inputBits) = \(c.inputValue): expected \(c.expectedCode) (\(c.expectedValue)), got \(c.gotCode) (\(c.gotValue))")
+                }
+                for c in faults.prefix(3) {
+                    lines.append("        input \(c.inputBits) = \(c.inputValue): expected \(c.expectedCode) (\(c.expectedValue)) → \(c.gotValue)")
+                    lines.append("          \(c.note)")
                 }
             }
         }

@@ -266,6 +266,19 @@ private func sweep(_ session: PluginSession, _ window: Range<UInt64>) throws -> 
         #expect(pids.allSatisfy(PluginFixture.reaped), "no zombie workers")
     }
 
+    /// A crash after thousands of wrong codes still appears among the counterexamples.
+    @Test func aCrashIsReportedEvenAfterManyWrongCodes() throws {
+        let lib = try PluginFixture.library(["-DBUG_FLUSH_SUBNORMALS", "-DBUG_CRASH_AT=0x1.04p-9f"])
+        let session = try PluginSession(try PluginFixture.configuration(lib))
+        defer { session.close() }
+        let r = try sweep(session, PluginFixture.bits(0x1p-9)..<PluginFixture.bits(0x1p-9) + (1 << 18))
+        #expect(r.mismatches == 1 << 18)  // every input: 2^18 − 1 flushed to zero, one crash
+        #expect(r.counterexamples.count == SuiteResult.counterexampleLimit)
+        let crash = try #require(r.counterexamples.first { $0.gotCode == "crash" })
+        #expect(crash.inputBits == "0x3b020000")
+        #expect(r.counterexamples.first?.gotCode == "0x00")
+    }
+
     @Test func hangOnOneInputIsIsolated() throws {
         let lib = try PluginFixture.library(["-DBUG_HANG_AT=-2.5f"])
         let session = try PluginSession(try PluginFixture.configuration(lib, timeout: 2))
