@@ -99,7 +99,9 @@ static inline uint32_t load_bits(const float *p) { uint32_t u; memcpy(&u, p, 4);
     ATTR static size_t dec_u8_##SUFFIX(const uint8_t *in, float *out, size_t n,                   \
                                        const float *table, uint32_t count) {                      \
         uint32_t worst = 0;                                                                       \
-        for (size_t i = 0; i < n; i++) { worst |= in[i] >= count; out[i] = table[in[i]]; }        \
+        for (size_t i = 0; i < n; i++) {                                                          \
+            uint8_t c = in[i]; worst |= c >= count; out[i] = table[c < count ? c : 0];            \
+        }                                                                                         \
         if (!worst) return n;                                                                     \
         for (size_t i = 0; i < n; i++) if (in[i] >= count) return i;                              \
         return n;                                                                                 \
