@@ -305,9 +305,12 @@ public enum Gate {
                 for d in c.environmentDifferences {
                     if config.bench.requireSameMachine { failures.append(d) } else { notes.append("⚠️ \(d)") }
                 }
+                for d in c.noiseWarnings { notes.append("⚠️ \(d)") }
             } else if baseline == nil {
                 notes.append("bench: no baseline configured; measured without comparison")
             }
+        } else {
+            notes.append("bench: not run (disabled in the configuration)")
         }
 
         let verdict = Verdict(passed: failures.isEmpty, failures: failures, notes: notes)

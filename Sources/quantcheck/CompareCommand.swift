@@ -41,6 +41,7 @@ struct CompareCommand: ParsableCommand {
         guard !h.benchmarks.isEmpty else { throw CompareError.noBenchmarks(head) }
         let c = BenchComparison(base: b, head: h, threshold: t, noiseSigmas: noiseSigmas)
         for d in c.environmentDifferences { CLI.warn("warning: \(d); timings may not be comparable") }
+        for d in c.noiseWarnings { CLI.warn("warning: \(d)") }
         let md = c.markdown()
         print(md, terminator: "")
         if let output { try AtomicFile.write(md, to: output) }

@@ -276,7 +276,10 @@ public enum SVGChart {
         }
 
         func label(_ t: Double) -> String {
-            guard log else { return Self.trim(Fmt.sig(t)) }
+            guard log else {
+                // Large values with an SI prefix (350 M), others with trailing zeros trimmed.
+                return abs(t) >= 1e4 ? Fmt.si(t, unit: "").trimmingCharacters(in: .whitespaces) : Self.trim(Fmt.sig(t))
+            }
             let e = Int(Foundation.log10(t).rounded())
             return (-2...3).contains(e) ? Self.trim(Fmt.sig(t)) : "1e\(e)"
         }
