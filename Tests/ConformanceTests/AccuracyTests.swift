@@ -69,7 +69,7 @@ enum AccuracyFixtures {
 
 @Suite struct SmoothingIdentityTests {
     @Test func productionPasses() throws {
-        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, threads: 2, implementation: .production)
+        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, implementation: .production)
         #expect(AccuracyFixtures.failed(rs).isEmpty, "\(AccuracyFixtures.describe(rs))")
         #expect(rs.contains { $0.caseName == "2d/adversarial-2^±20/f64" })
         #expect(rs.contains { $0.caseName == "fold/layernorm/f32" })
@@ -84,7 +84,7 @@ enum AccuracyFixtures {
         impl.smoothActivations = { a, shape, s in
             a.indices.map { a[$0] / s[($0 / shape.columns) % s.count] }
         }
-        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, threads: 1, implementation: impl)
+        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, implementation: impl)
         let bad = AccuracyFixtures.failed(rs)
         #expect(bad.contains { $0.caseName == "2d/calibrated-α=0.5/f32" && $0.mismatches > 0 })
         #expect(bad.contains { $0.caseName.hasPrefix("fold/") })
@@ -95,7 +95,7 @@ enum AccuracyFixtures {
         impl.factors = { a, w, alpha in
             try SmoothQuant.factors(activationMax: a, weightMax: w, config: SmoothQuantConfig(alpha: 1 - alpha))
         }
-        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, threads: 1, implementation: impl)
+        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, implementation: impl)
         let bad = Set(AccuracyFixtures.failed(rs).map(\.caseName))
         #expect(bad.contains("factors/α=0.0") && bad.contains("factors/α=1.0") && bad.contains("factors/α=0.8"))
         // The identity itself holds for any s: only the factor rules catch this bug.
@@ -109,7 +109,7 @@ enum AccuracyFixtures {
             for b in batches { for (i, v) in b.values.enumerated() { m[i % m.count] = max(m[i % m.count], v) } }
             return m
         }
-        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, threads: 1, implementation: impl)
+        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, implementation: impl)
         #expect(AccuracyFixtures.failed(rs).contains { $0.caseName == "factors/calibrated-max|A|" })
     }
 
@@ -117,7 +117,7 @@ enum AccuracyFixtures {
         var impl = SmoothingIdentitySuite.Implementation.production
         // Smoothing carried out in half precision: far outside γ_{n+2} of Float32.
         impl.smoothWeights = { w, shape, s in w.indices.map { Float(Float16(w[$0] * s[$0 % shape.columns])) } }
-        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, threads: 1, implementation: impl)
+        let rs = try SmoothingIdentitySuite.run(sizes: AccuracyFixtures.identitySizes, implementation: impl)
         #expect(AccuracyFixtures.failed(rs).contains { $0.caseName == "2d/α=0/f32" })
     }
 
@@ -130,21 +130,20 @@ enum AccuracyFixtures {
 }
 
 @Suite struct ExactReferenceTests {
-    @Test func productIsCorrectlyRounded() {
+    @Test func productIsCorrectlyRounded() throws {
         // 1 + 2^−60 − 1: exact sum 2^−60, which recursive binary64 summation loses.
         let a: [Float] = [1, 0x1p-30, -1], w: [Float] = [1, 0x1p-30, 1]
-        let y = ExactReference.product(a, rows: 1, w, outputs: 1, inner: 3)
+        let y = try ExactReference.product(a, rows: 1, w, outputs: 1, inner: 3)
         #expect(y == [0x1p-60])
-        let s = ExactReference.absProduct(a, rows: 1, w, outputs: 1, inner: 3)
+        let s = try ExactReference.absProduct(a, rows: 1, w, outputs: 1, inner: 3)
         #expect(s[0] >= 2 + 0x1p-60 && s[0] == (2.0).nextUp)
     }
 
-    @Test func productDoesNotDependOnThreads() {
-        let layer = SyntheticLayer(tokens: 9, inFeatures: 33, outFeatures: 5, outlierChannels: 2, outlierFactor: 100)
-        let a = layer.activations(), w = layer.weights()
-        let one = ExactReference.product(a, rows: 9, w, outputs: 5, inner: 33, threads: 1)
-        let two = ExactReference.product(a, rows: 9, w, outputs: 5, inner: 33, threads: 2)
-        #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
+    @Test func dotRoundsUpOnRequest() throws {
+        // 1 + 2^−60: nearest is 1, the upper bound the next binary64 above 1.
+        #expect(try ExactReference.dot([1, 0x1p-30], [1, 0x1p-30]) == 1)
+        #expect(try ExactReference.dot([1, 0x1p-30], [1, 0x1p-30], roundingUp: true) == (1.0).nextUp)
+        #expect(try ExactReference.dot([1, 1], [0.5, 0.25], roundingUp: true) == 0.75)
     }
 
     @Test func generatorIsDeterministicWithPersistentOutliers() {

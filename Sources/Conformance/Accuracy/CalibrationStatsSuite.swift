@@ -14,7 +14,7 @@ import Quant
 ///   balanced tree and in reverse, must give **bit-identical** count, min, max, absMax and
 ///   quantiles (the documented exact fields); the suite's own min/max/max|x| from the data must
 ///   equal them;
-/// - mean and variance are compared with the exact values (MPFR: Σx and Σx² summed exactly,
+/// - mean and variance are compared with the exact values (oracle: Σx and Σx² summed exactly,
 ///   M2 = Σx² − (Σx)²/n): |Δmean| / √(Σx²/n) and |Δvar| / var must be ≤ γ_{4096+64}(binary64).
 ///   Why that bound: each chunk of ≤ 4096 values sums its squared deviations recursively
 ///   (≤ γ_{4096+2} relative, the deviations carrying the chunk mean's own rounding), and Chan's
@@ -158,7 +158,7 @@ public enum CalibrationStatsSuite {
                  "\(reference.count), \(reference.min), \(reference.max), \(reference.absMax)")
         }
         let tolerance = ForwardError.gamma(4096 + 64, .float64)
-        let exact = exactMoments(all)
+        let exact = try exactMoments(all)
         let exactRMS = exact.rms
         var maxSplitRel = 0.0
         for (label, s) in splits {
@@ -215,14 +215,11 @@ public enum CalibrationStatsSuite {
             wallSeconds: Date().timeIntervalSince(t0))
     }
 
-    /// Exact mean and population variance: Σx and Σx² summed exactly by `mpfr_sum` (squares of
-    /// Float32 are exact in binary64) at 2048 bits, M2 = Σx² − (Σx)²/n.
-    static func exactMoments(_ x: [Float]) -> (mean: Double, variance: Double, rms: Double) {
-        let terms = x.map { MPFRNumber(exactly: Double($0)) }
-        let squares = x.map { MPFRNumber(exactly: Double($0) * Double($0)) }
-        let s1 = MPFRNumber(precision: 2048), s2 = MPFRNumber(precision: 2048), t = MPFRNumber(precision: 2048)
-        _ = s1.setSum(terms, rounding: .nearestEven)
-        _ = s2.setSum(squares, rounding: .nearestEven)
+    /// Exact mean and population variance: Σx and Σx² from the oracle's exact accumulators
+    /// (squares of Float32 are exact products), M2 = Σx² − (Σx)²/n in MPFR at 2048 bits.
+    static func exactMoments(_ x: [Float]) throws -> (mean: Double, variance: Double, rms: Double) {
+        let s1 = ExactLinearAlgebra.sum(x).exact(), s2 = try ExactLinearAlgebra.dot(x, x).exact()
+        let t = MPFRNumber(precision: 2048)
         let n = UInt(x.count)
         _ = t.square(s1, rounding: .nearestEven)
         _ = t.divide(t, by: n, rounding: .nearestEven)

@@ -1,5 +1,6 @@
 import Foundation
 import Formats
+import Oracle
 import Quant
 
 /// How the activations of the fake-quant layer are quantized (weights are always INT8 per
@@ -101,8 +102,8 @@ struct FakeQuantEvaluation {
     let wShape: TensorShape
     let calA: [Float]
     let calShape: TensorShape
-    /// Exact Y = A·Wᵀ (oracle, rounded once to binary64).
-    let exact: [Double]
+    /// Exact Y = A·Wᵀ (oracle).
+    let exact: ExactMatrix
     /// mean(Y²) of the exact output.
     let meanSquare: Double
     let aMax: [Float]
@@ -123,28 +124,24 @@ struct FakeQuantEvaluation {
         calA = calibration.activations()
         calShape = try TensorShape(rows: calibration.tokens, columns: calibration.inFeatures)
         let t0 = Date()
-        exact = ExactProductCache.product(layer: layer, a: a, w: w, threads: threads)
+        exact = try ExactProductCache.product(layer: layer, a: a, w: w)
         referenceSeconds = Date().timeIntervalSince(t0)
-        meanSquare = exact.reduce(0) { $0 + $1 * $1 } / Double(exact.count)
+        meanSquare = exact.rounded.reduce(0) { $0 + $1 * $1 } / Double(exact.entries.count)
         aMax = try impl.activationMax(calA, calShape)
         wMax = try impl.weightMax(w, wShape)
     }
 
-    /// MSE of Ŷ = Q_a(A/s)·Q_w(W·s)ᵀ against the exact Y; s = nil means no smoothing.
-    /// Ŷ is formed in binary64 from the dequantized Float32 tensors (products exact, sums with
-    /// relative error ≤ γ_n(binary64) ≈ 1e-13 — negligible against quantization errors).
+    /// MSE of Ŷ = Q_a(A/s)·Q_w(W·s)ᵀ against the exact Y (the oracle's exact mean of squared
+    /// differences, rounded once); s = nil means no smoothing. Ŷ is formed in binary64 from the
+    /// dequantized Float32 tensors (products exact, sums with relative error ≤ γ_n(binary64)
+    /// ≈ 1e-13 — negligible against quantization errors).
     func mse(factors s: [Float]?, quantization q: ActivationQuantization) throws -> Double {
         let at = try s.map { try impl.smoothActivations(a, aShape, $0) } ?? a
         let wt = try s.map { try impl.smoothWeights(w, wShape, $0) } ?? w
         let aq = try impl.fakeQuantActivations(at, aShape, q)
         let wq = try impl.fakeQuantWeights(wt, wShape)
         let yhat = Float64Matmul.product(aq, rows: layer.tokens, wq, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
-        var sum = 0.0
-        for k in 0..<yhat.count {
-            let d = yhat[k] - exact[k]
-            sum += d * d
-        }
-        return sum / Double(yhat.count)
+        return try exact.meanSquaredError(of: yhat)
     }
 
     func factors(alpha: Double) throws -> [Float] { try impl.factors(aMax, wMax, alpha) }
@@ -275,11 +272,13 @@ public enum MSEGainSuite {
     ) throws -> [SuiteResult] {
         var results: [SuiteResult] = []
         for f in factors {
+            let tEval = Date()
             let eval = try FakeQuantEvaluation(
                 layer: scenario.layer(outlierFactor: f), calibration: scenario.calibrationLayer(outlierFactor: f), impl: impl, threads: threads)
             let half = try eval.factors(alpha: 0.5)
-            for q in quantizations {
-                let t0 = Date()
+            for (k, q) in quantizations.enumerated() {
+                // The first case of each f also carries the set-up (data, exact reference).
+                let t0 = k == 0 ? tEval : Date()
                 let caseName = scenario.casePrefix + "\(q.rawValue)/f=\(formatFactor(f))"
                 let plain = try eval.mse(factors: nil, quantization: q)
                 let smoothed = try eval.mse(factors: half, quantization: q)
@@ -325,10 +324,9 @@ public enum MSEGainSuite {
                 p["MSE α=0.5"] = "\(smoothed)"
                 p["MSE auto-α"] = "\(autoMSE)"
                 p["mean(Y²)"] = "\(eval.meanSquare)"
-                p["exactReferenceSeconds"] = String(format: "%.3f", eval.referenceSeconds)
                 p["golden"] = expect.map { "gain α=0.5 ≥ \($0.gainHalf.minimum), gain auto-α ≥ \($0.gainAuto.minimum)" } ?? "none for this scenario"
                 results.append(SuiteResult(
-                    suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(eval.exact.count), mismatches: mism,
+                    suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(eval.exact.entries.count), mismatches: mism,
                     counterexamples: examples, metrics: metrics, parameters: p, wallSeconds: Date().timeIntervalSince(t0)))
             }
         }
@@ -438,13 +436,13 @@ enum Float64Matmul {
 /// share scenarios).
 enum ExactProductCache {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [SyntheticLayer: [Double]] = [:]
+    nonisolated(unsafe) private static var cache: [SyntheticLayer: ExactMatrix] = [:]
 
-    static func product(layer: SyntheticLayer, a: [Float], w: [Float], threads: Int) -> [Double] {
+    static func product(layer: SyntheticLayer, a: [Float], w: [Float]) throws -> ExactMatrix {
         lock.lock()
         if let y = cache[layer] { lock.unlock(); return y }
         lock.unlock()
-        let y = ExactReference.product(a, rows: layer.tokens, w, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
+        let y = try ExactReference.matrix(a, rows: layer.tokens, w, outputs: layer.outFeatures, inner: layer.inFeatures)
         lock.lock()
         cache[layer] = y
         lock.unlock()

@@ -218,7 +218,6 @@ public enum W8A8Suite {
                 inputBits: "sizes", inputValue: "", expectedCode: "\(shape.out) outputs", expectedValue: "", gotCode: "\(r.y.count)", gotValue: "")])
         }
         let gamma = ForwardError.gamma(shape.inF + blocks + 1, .float32)
-        let dot = ExactReference.WideDot(count: shape.inF)
         var terms = [Double](repeating: 0, count: shape.inF), absTerms = terms
         let xd = x.map(Double.init), xAbs = xd.map(abs)
         var maxRatio = 0.0, maxNorm = 0.0
@@ -228,8 +227,8 @@ public enum W8A8Suite {
                 terms[j] = c
                 absTerms[j] = abs(c)
             }
-            let exact = dot.dot(terms, xd)
-            let bigS = dot.dot(absTerms, xAbs, rounding: .up)
+            let exact = try ExactReference.dot(terms, xd)
+            let bigS = try ExactReference.dot(absTerms, xAbs, roundingUp: true)
             let bound = (ForwardError.upperProduct(gamma, bigS) + 2 * ForwardError.Precision.float32.underflowUnit * Double(shape.inF + blocks)).nextUp
             let err = SmoothingIdentitySuite.errorMagnitude(Double(r.y[o]), exact)
             maxRatio = max(maxRatio, err / bound)
