@@ -32,16 +32,79 @@ public struct Counterexample: Codable, Sendable, Hashable {
 /// A named figure a suite measured (an error, a gain, a bound), with an optional bound it was
 /// checked against.
 public struct Metric: Codable, Sendable, Hashable {
+    /// How `bound` limits `value`.
+    public enum BoundKind: String, Codable, Sendable, Hashable {
+        /// value ≤ bound (errors; the default when absent).
+        case upper
+        /// value ≥ bound (gains, coverage).
+        case lower
+        /// |value| ≤ bound (signed biases).
+        case magnitude
+    }
+
     public var name: String
     public var value: Double
     public var bound: Double?
     public var unit: String?
+    /// nil means `.upper`.
+    public var boundKind: BoundKind?
 
-    public init(name: String, value: Double, bound: Double? = nil, unit: String? = nil) {
+    public init(name: String, value: Double, bound: Double? = nil, unit: String? = nil, boundKind: BoundKind? = nil) {
         self.name = name
         self.value = value
         self.bound = bound
         self.unit = unit
+        self.boundKind = boundKind
+    }
+
+    /// Whether `value` satisfies `bound` (nil without a bound; false for NaN).
+    public var withinBound: Bool? {
+        guard let bound else { return nil }
+        switch boundKind ?? .upper {
+        case .upper: return value <= bound
+        case .lower: return value >= bound
+        case .magnitude: return abs(value) <= bound
+        }
+    }
+}
+
+/// Data behind a chart in the reports: a curve (an error against α, say) or a histogram.
+///
+/// - `.line`: points `(x[i], y[i])`, `x.count == y.count`, drawn in `x` order.
+/// - `.histogram`: `x` holds the `y.count + 1` bin edges (ascending), `y` the counts or
+///   frequencies of the bins `[x[i], x[i+1])`.
+///
+/// Series of one suite with the same `chart` title are drawn in one chart (one line or one
+/// group of bars each), so a sweep over α for several granularities becomes one figure.
+public struct DataSeries: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable, Hashable {
+        case line, histogram
+    }
+
+    /// Chart title; series sharing it share the chart.
+    public var chart: String
+    /// Legend entry.
+    public var name: String
+    public var kind: Kind
+    public var xLabel: String
+    public var yLabel: String
+    public var x: [Double]
+    public var y: [Double]
+    /// Draw the y axis on a log scale (errors spanning decades).
+    public var logY: Bool?
+
+    public init(
+        chart: String, name: String, kind: Kind = .line, xLabel: String, yLabel: String,
+        x: [Double], y: [Double], logY: Bool? = nil
+    ) {
+        self.chart = chart
+        self.name = name
+        self.kind = kind
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.x = x
+        self.y = y
+        self.logY = logY
     }
 }
 
@@ -63,13 +126,15 @@ public struct SuiteResult: Codable, Sendable, Hashable {
     /// Free-form parameters needed to replay (seed, shapes, shard…).
     public var parameters: [String: String]
     public var wallSeconds: Double
+    /// Curves and histograms for the reports (optional; absent in files that have none).
+    public var series: [DataSeries]?
 
     public static let counterexampleLimit = 10
 
     public init(
         suite: String, caseName: String = "", passed: Bool, covered: UInt64, expected: UInt64? = nil,
         mismatches: UInt64, counterexamples: [Counterexample] = [], metrics: [Metric] = [],
-        parameters: [String: String] = [:], wallSeconds: Double = 0
+        parameters: [String: String] = [:], wallSeconds: Double = 0, series: [DataSeries]? = nil
     ) {
         self.suite = suite
         self.caseName = caseName
@@ -81,5 +146,6 @@ public struct SuiteResult: Codable, Sendable, Hashable {
         self.metrics = metrics
         self.parameters = parameters
         self.wallSeconds = wallSeconds
+        self.series = series
     }
 }

@@ -47,6 +47,11 @@ public enum QuantError: Error, Equatable, Hashable, Sendable, CustomStringConver
     /// A collection that must not be empty is empty (no batches, no calibration data, …).
     case emptyInput(what: String)
 
+    /// Equality and hashing go through the message, so cases carrying NaN (an α or a data
+    /// value) still equal themselves — synthesized `Double` equality would make them unequal.
+    public static func == (a: QuantError, b: QuantError) -> Bool { a.description == b.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+
     public var description: String {
         switch self {
         case .lengthMismatch(let what, let expected, let actual):

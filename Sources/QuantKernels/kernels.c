@@ -599,13 +599,17 @@ QK_AVX2_FN static size_t mismatch_u16_fast(const uint16_t *out, size_t n, uint16
     return n;
 }
 
-static int qk_avx2_state = -1;
+// The cache is a benign race: every thread computes the same value, and relaxed atomics keep
+// the access well defined.
 static int have_avx2(void) {
-    if (qk_avx2_state < 0) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
         __builtin_cpu_init();
-        qk_avx2_state = __builtin_cpu_supports("avx2") ? 1 : 0;
+        v = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
-    return qk_avx2_state;
+    return v;
 }
 #else
 static int have_avx2(void) { return 0; }

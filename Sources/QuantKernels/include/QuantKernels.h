@@ -1,5 +1,6 @@
 #ifndef QUANTKERNELS_H
 #define QUANTKERNELS_H
+#include "alg_kernels.h"
 // Bulk loops of the generic narrow-float codec. Each loop exists twice: a portable variant and,
 // on x86-64, an AVX2 variant compiled with a per-function target attribute, chosen once at run
 // time with __builtin_cpu_supports. No global compiler flags are needed, so the package builds

@@ -1,0 +1,272 @@
+import Formats
+import QuantKernels
+
+/// The OCP Microscaling (MX v1.0 §5) element formats.
+public enum MXElementFormat: String, Hashable, Sendable, Codable, CaseIterable {
+    case mxfp8E4M3 = "mxfp8_e4m3"
+    case mxfp8E5M2 = "mxfp8_e5m2"
+    case mxfp6E3M2 = "mxfp6_e3m2"
+    case mxfp6E2M3 = "mxfp6_e2m3"
+    case mxfp4E2M1 = "mxfp4_e2m1"
+
+    public var format: FloatFormat {
+        switch self {
+        case .mxfp8E4M3: return .e4m3fn
+        case .mxfp8E5M2: return .e5m2
+        case .mxfp6E3M2: return .e3m2fn
+        case .mxfp6E2M3: return .e2m3fn
+        case .mxfp4E2M1: return .e2m1fn
+        }
+    }
+
+    /// emax_elem: exponent of the largest normal binade (OCP MX Table 1 / microxcaling
+    /// `_get_format_params`): 8, 15, 4, 2, 2.
+    public var emax: Int {
+        switch self {
+        case .mxfp8E4M3: return 8
+        case .mxfp8E5M2: return 15
+        case .mxfp6E3M2: return 4
+        case .mxfp6E2M3: return 2
+        case .mxfp4E2M1: return 2
+        }
+    }
+
+    /// Bits per stored element: 8, 6 or 4.
+    public var bitsPerElement: Int { format.bitWidth }
+}
+
+/// How the shared E8M0 block scale X = 2^k is chosen from the block's amax.
+public enum MXScaleRule: String, Hashable, Sendable, Codable, CaseIterable {
+    /// OCP MX reference (microsoft/microxcaling): k = ⌊log2 amax⌋ − emax_elem, clamped to
+    /// [−127, 127]; elements above the element max saturate.
+    case ocp
+    /// Transformer Engine MXFP8: k = ⌈log2(amax / elem_max)⌉ (the scale rounded *up* to a power
+    /// of two, computed exactly), clamped to [−127, 127]; no element saturates unless clamped.
+    case roundUp = "round_up"
+}
+
+/// An MX-quantized tensor: blocks of 32 consecutive elements along the last dimension share one
+/// E8M0 scale X = 2^(code − 127); the last block of a row may be shorter (ragged).
+///
+///     element code = encode_elem(x / X)     (x / X exact; RNE, saturating)
+///     x̂ = decode_elem(code) · X             (exact in Float32 unless it under/overflows; computed in Float64)
+///
+/// A block containing NaN or ±∞ gets the NaN scale 0xFF, and all its elements decode to NaN
+/// (its element codes are the codec's encoding of x unscaled). An all-zero block gets 2^−127.
+///
+/// `packed` layout over the flat row-major element order (across row boundaries):
+/// - 8-bit elements: one byte each.
+/// - 6-bit (FP6): each 4 elements form a 24-bit little-endian word w = b0 | b1<<8 | b2<<16, and
+///   element i of the group occupies bits [6i, 6i+6) of w; ⌈6n/8⌉ bytes, trailing bits zero.
+/// - 4-bit (FP4): two per byte, element 2k in the low nibble, 2k+1 in the high nibble; pad 0.
+public struct MXTensor: Hashable, Sendable {
+    public static let blockSize = 32
+    public let element: MXElementFormat
+    public let rule: MXScaleRule
+    public let shape: TensorShape
+    /// E8M0 scale codes, one per block (row-major blocks).
+    public let scaleCodes: [UInt8]
+    public let packed: [UInt8]
+
+    /// Element codes, unpacked (one per element).
+    public func elementCodes() -> [UInt8] {
+        MXPacking.unpack(packed, bits: element.bitsPerElement, count: shape.elementCount)
+    }
+
+    /// X = 2^(code − 127) as Float64 (NaN for 0xFF).
+    public static func scaleValue(code: UInt8) -> Double {
+        code == 0xFF ? .nan : Double(sign: .plus, exponent: Int(code) - 127, significand: 1)
+    }
+
+    public func dequantized() -> [Float] {
+        let codec = NarrowFloatCodec(format: element.format)
+        let layout = try! GroupLayout(shape: shape, granularity: .blockwise(size: Self.blockSize))
+        let codes = elementCodes()
+        var out = [Float](repeating: 0, count: codes.count)
+        for g in 0..<layout.groupCount {
+            let x = Self.scaleValue(code: scaleCodes[g])
+            for i in layout.range(of: g) { out[i] = Float(codec.decodeDouble(UInt16(codes[i])) * x) }
+        }
+        return out
+    }
+}
+
+public enum MXQuantizer {
+    /// Quantizes a row-major tensor to MX blocks of 32 along the last dimension.
+    /// NaN/∞ inputs are allowed (their block gets the NaN scale). Throws on a length mismatch.
+    public static func quantize(_ values: [Float], shape: TensorShape, element: MXElementFormat, rule: MXScaleRule = .ocp) throws -> MXTensor {
+        try shape.validate(count: values.count, what: "values")
+        let layout = try GroupLayout(shape: shape, granularity: .blockwise(size: MXTensor.blockSize))
+        let codec = NarrowFloatCodec(format: element.format, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
+        let elemMax = element.format.maxFinite
+        var scaleCodes = [UInt8](repeating: 0, count: layout.groupCount)
+        var codes = [UInt8](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { x in
+            for g in 0..<layout.groupCount {
+                let r = layout.range(of: g)
+                let amax = Float(bitPattern: alg_absmax_bits_f32(x.baseAddress! + r.lowerBound, r.count))
+                guard let k = sharedExponent(amax: amax, element: element, elemMax: elemMax, rule: rule) else {
+                    scaleCodes[g] = 0xFF
+                    for i in r { codes[i] = UInt8(codec.encode(x[i])) }
+                    continue
+                }
+                scaleCodes[g] = UInt8(k + 127)
+                let inv = Double(sign: .plus, exponent: -k, significand: 1)
+                for i in r { codes[i] = UInt8(codec.encode(Double(x[i]) * inv)) }  // exact scaling
+            }
+        }
+        return MXTensor(element: element, rule: rule, shape: shape, scaleCodes: scaleCodes,
+                        packed: MXPacking.pack(codes, bits: element.bitsPerElement))
+    }
+
+    /// The shared exponent k (scale 2^k) of a block, or nil for the NaN scale (amax NaN/∞).
+    static func sharedExponent(amax: Float, element: MXElementFormat, elemMax: Double, rule: MXScaleRule) -> Int? {
+        guard amax.isFinite else { return nil }
+        if amax == 0 { return -127 }
+        let k: Int
+        switch rule {
+        case .ocp:
+            k = Int(amax.exponent) - element.emax  // ⌊log2 amax⌋, exact (subnormals too)
+        case .roundUp:
+            // smallest k with amax ≤ elemMax · 2^k, exactly (Float64 products are exact here)
+            let a = Double(amax)
+            var kk = Int(amax.exponent) - Int(elemMax.exponent)
+            while a > elemMax * Double(sign: .plus, exponent: kk, significand: 1) { kk += 1 }
+            while a <= elemMax * Double(sign: .plus, exponent: kk - 1, significand: 1) { kk -= 1 }
+            k = kk
+        }
+        return Swift.min(127, Swift.max(-127, k))
+    }
+}
+
+/// NVFP4 (NVIDIA): blocks of 16 E2M1 values, an E4M3 decode scale per block and one Float32
+/// encode scale per tensor.
+///
+///     S_enc = 448 · 6 / amax_tensor                      (Float32; 1 if amax is 0, NaN or ∞;
+///                                                         Float.greatestFiniteMagnitude if it overflows)
+///     d_b   = E4M3_RNE_sat( (block_amax / 6) · S_enc )   (the block decode scale, Float32 math)
+///     code  = E2M1_RNE_sat( x · S_enc / d_b )            (one rounding of the exact quotient;
+///                                                         0 when d_b = 0)
+///     x̂     = (e2m1(code) · d_b) / S_enc                 (Float32: the product is exact, one
+///                                                         rounding in the division)
+///
+/// TE dequantizes with a multiplication by fl(1/S_enc), which can differ from x̂ by one ulp.
+/// Blocks run along the last dimension (ragged last block); `packed` holds two E2M1 codes per
+/// byte (low nibble = even element) over the flat row-major order.
+public struct NVFP4Tensor: Hashable, Sendable {
+    public static let blockSize = 16
+    public let shape: TensorShape
+    /// S_enc (Float32).
+    public let globalEncodeScale: Float
+    /// E4M3FN codes of d_b, one per block.
+    public let blockScaleCodes: [UInt8]
+    public let packed: [UInt8]
+
+    public func elementCodes() -> [UInt8] { MXPacking.unpack(packed, bits: 4, count: shape.elementCount) }
+
+    public func dequantized() -> [Float] {
+        let fp4 = NarrowFloatCodec(format: .e2m1fn), fp8 = NarrowFloatCodec(format: .e4m3fn)
+        let layout = try! GroupLayout(shape: shape, granularity: .blockwise(size: Self.blockSize))
+        let codes = elementCodes()
+        var out = [Float](repeating: 0, count: codes.count)
+        for g in 0..<layout.groupCount {
+            let d = fp8.decodeFloat(UInt16(blockScaleCodes[g]))
+            for i in layout.range(of: g) { out[i] = (fp4.decodeFloat(UInt16(codes[i])) * d) / globalEncodeScale }
+        }
+        return out
+    }
+
+    /// Throws `lengthMismatch` and `nonFiniteInput` (NVFP4 has no NaN encoding).
+    public static func quantize(_ values: [Float], shape: TensorShape) throws -> NVFP4Tensor {
+        try shape.validate(count: values.count, what: "values")
+        try requireFinite(values, what: "values")
+        let layout = try GroupLayout(shape: shape, granularity: .blockwise(size: blockSize))
+        let fp4 = NarrowFloatCodec(format: .e2m1fn, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
+        let fp8 = NarrowFloatCodec(format: .e4m3fn, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
+        let amax = values.withUnsafeBufferPointer { Float(bitPattern: alg_absmax_bits_f32($0.baseAddress, $0.count)) }
+        let sEnc = FP8ScaleRule.scale(amax: amax, formatMax: 448 * 6)
+        var scaleCodes = [UInt8](repeating: 0, count: layout.groupCount)
+        var codes = [UInt8](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { x in
+            for g in 0..<layout.groupCount {
+                let r = layout.range(of: g)
+                let bAmax = Float(bitPattern: alg_absmax_bits_f32(x.baseAddress! + r.lowerBound, r.count))
+                let c = UInt8(fp8.encode((bAmax / 6) * sEnc))
+                scaleCodes[g] = c
+                let d = Double(fp8.decodeFloat(UInt16(c)))
+                guard d > 0 else { continue }  // codes stay +0
+                for i in r { codes[i] = UInt8(fp4.encode(Double(x[i]) * Double(sEnc) / d)) }
+            }
+        }
+        return NVFP4Tensor(shape: shape, globalEncodeScale: sEnc, blockScaleCodes: scaleCodes, packed: MXPacking.pack(codes, bits: 4))
+    }
+}
+
+/// Sub-byte packing shared by MX and NVFP4 (layouts documented on `MXTensor`).
+public enum MXPacking {
+    /// Packs element codes of `bits` ∈ {4, 6, 8} bits. Throws `invalidArgument` for another
+    /// width and `valueOutOfRange` for a code that does not fit (never truncates).
+    public static func packed(_ codes: [UInt8], bits: Int) throws -> [UInt8] {
+        try validate(bits: bits)
+        if bits < 8, let i = codes.firstIndex(where: { $0 >> UInt8(bits) != 0 }) {
+            throw QuantError.valueOutOfRange(what: "\(bits)-bit codes", index: i, value: Double(codes[i]), allowed: "[0, \((1 << bits) - 1)]")
+        }
+        return pack(codes, bits: bits)
+    }
+
+    /// Unpacks `count` codes. Throws `invalidArgument` for a bad width or `lengthMismatch` if
+    /// `packed` is not exactly ⌈count·bits/8⌉ bytes.
+    public static func unpacked(_ packed: [UInt8], bits: Int, count: Int) throws -> [UInt8] {
+        try validate(bits: bits)
+        guard count >= 0 else { throw QuantError.invalidArgument(name: "count", value: "\(count)", reason: "must be >= 0") }
+        let bytes = (count * bits + 7) / 8
+        guard packed.count == bytes else { throw QuantError.lengthMismatch(what: "packed bytes", expected: bytes, actual: packed.count) }
+        return unpack(packed, bits: bits, count: count)
+    }
+
+    static func validate(bits: Int) throws {
+        guard bits == 4 || bits == 6 || bits == 8 else {
+            throw QuantError.invalidArgument(name: "bits", value: "\(bits)", reason: "packing supports 4, 6 or 8 bits")
+        }
+    }
+
+    static func pack(_ codes: [UInt8], bits: Int) -> [UInt8] {
+        switch bits {
+        case 8:
+            return codes
+        case 4:
+            var out = [UInt8](repeating: 0, count: (codes.count + 1) / 2)
+            for (i, c) in codes.enumerated() { out[i >> 1] |= (i & 1 == 0) ? (c & 0x0F) : (c & 0x0F) << 4 }
+            return out
+        case 6:
+            var out = [UInt8](repeating: 0, count: (codes.count * 6 + 7) / 8)
+            for (i, c) in codes.enumerated() {
+                let bit = 6 * i, byte = bit >> 3, shift = bit & 7
+                let v = UInt16(c & 0x3F) << UInt16(shift)
+                out[byte] |= UInt8(truncatingIfNeeded: v)
+                if shift > 2 { out[byte + 1] |= UInt8(truncatingIfNeeded: v >> 8) }
+            }
+            return out
+        default:
+            preconditionFailure("unsupported packing width \(bits)")  // validated by the public entry points
+        }
+    }
+
+    static func unpack(_ packed: [UInt8], bits: Int, count: Int) -> [UInt8] {
+        switch bits {
+        case 8:
+            return Array(packed.prefix(count))
+        case 4:
+            return (0..<count).map { i in (i & 1 == 0) ? packed[i >> 1] & 0x0F : packed[i >> 1] >> 4 }
+        case 6:
+            return (0..<count).map { i in
+                let bit = 6 * i, byte = bit >> 3, shift = bit & 7
+                var v = UInt16(packed[byte]) >> UInt16(shift)
+                if shift > 2 { v |= UInt16(packed[byte + 1]) << UInt16(8 - shift) }
+                return UInt8(v & 0x3F)
+            }
+        default:
+            preconditionFailure("unsupported packing width \(bits)")  // validated by the public entry points
+        }
+    }
+}

@@ -1,0 +1,251 @@
+// W8A8 GEMM/GEMV, FP8 E4M3 GEMV and the Float32 GEMV baseline (contracts in
+// include/alg_kernels.h).
+#include "alg_kernels.h"
+
+// No a*b+c contraction into FMA: the portable and AVX2 variants must round identically.
+#pragma STDC FP_CONTRACT OFF
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "alg_dispatch.h"
+
+// MARK: - INT8 dot products
+
+static int32_t dot_i8_portable(const int8_t *a, const int8_t *b, size_t n) {
+    int32_t acc = 0;
+    for (size_t j = 0; j < n; j++) acc += (int32_t)a[j] * (int32_t)b[j];
+    return acc;
+}
+
+#if defined(__x86_64__)
+ALG_AVX2 static inline int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// Products of 32 int8 pairs summed into 8 int32 lanes. maddubs needs an unsigned operand, so
+// use |w| (≤ 127) and move w's sign onto x: |w|·(x·sgn w) = w·x. A pair sum is at most
+// 2·127² = 32258 < 2^15, so maddubs never saturates given |w|, |x| ≤ 127.
+ALG_AVX2 static inline __m256i dot32_i8(__m256i w, __m256i x, __m256i ones16) {
+    __m256i p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(p16, ones16);
+}
+
+// Four weight rows against one activation row; the activation loads are shared.
+ALG_AVX2 static void dot4_i8_avx2(const int8_t *w0, const int8_t *w1, const int8_t *w2,
+                                  const int8_t *w3, const int8_t *x, size_t n, int32_t out[4]) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(x + j));
+        a0 = _mm256_add_epi32(a0, dot32_i8(_mm256_loadu_si256((const __m256i *)(w0 + j)), xv, ones));
+        a1 = _mm256_add_epi32(a1, dot32_i8(_mm256_loadu_si256((const __m256i *)(w1 + j)), xv, ones));
+        a2 = _mm256_add_epi32(a2, dot32_i8(_mm256_loadu_si256((const __m256i *)(w2 + j)), xv, ones));
+        a3 = _mm256_add_epi32(a3, dot32_i8(_mm256_loadu_si256((const __m256i *)(w3 + j)), xv, ones));
+    }
+    out[0] = hsum_epi32(a0) + dot_i8_portable(w0 + j, x + j, n - j);
+    out[1] = hsum_epi32(a1) + dot_i8_portable(w1 + j, x + j, n - j);
+    out[2] = hsum_epi32(a2) + dot_i8_portable(w2 + j, x + j, n - j);
+    out[3] = hsum_epi32(a3) + dot_i8_portable(w3 + j, x + j, n - j);
+}
+
+ALG_AVX2 static int32_t dot_i8_avx2(const int8_t *w, const int8_t *x, size_t n) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i a = _mm256_setzero_si256();
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32)
+        a = _mm256_add_epi32(a, dot32_i8(_mm256_loadu_si256((const __m256i *)(w + j)),
+                                         _mm256_loadu_si256((const __m256i *)(x + j)), ones));
+    return hsum_epi32(a) + dot_i8_portable(w + j, x + j, n - j);
+}
+
+ALG_AVX2 static void gemm_w8a8_avx2(const int8_t *w, const float *ws, size_t rows, size_t cols,
+                                    const int8_t *xq, const float *xs, size_t batch, float *y) {
+    for (size_t b = 0; b < batch; b++) {
+        const int8_t *x = xq + b * cols;
+        float *yb = y + b * rows;
+        size_t o = 0;
+        for (; o + 4 <= rows; o += 4) {
+            int32_t acc[4];
+            dot4_i8_avx2(w + o * cols, w + (o + 1) * cols, w + (o + 2) * cols, w + (o + 3) * cols,
+                         x, cols, acc);
+            for (int k = 0; k < 4; k++) yb[o + k] = (float)acc[k] * (xs[b] * ws[o + k]);
+        }
+        for (; o < rows; o++) yb[o] = (float)dot_i8_avx2(w + o * cols, x, cols) * (xs[b] * ws[o]);
+    }
+}
+#endif
+
+static void gemm_w8a8_portable(const int8_t *w, const float *ws, size_t rows, size_t cols,
+                               const int8_t *xq, const float *xs, size_t batch, float *y) {
+    for (size_t b = 0; b < batch; b++)
+        for (size_t o = 0; o < rows; o++)
+            y[b * rows + o] = (float)dot_i8_portable(w + o * cols, xq + b * cols, cols) * (xs[b] * ws[o]);
+}
+
+void alg_gemm_w8a8(const int8_t *w, const float *w_scales, size_t rows, size_t cols,
+                   const int8_t *xq, const float *x_scales, size_t batch, float *y) {
+#if defined(__x86_64__)
+    if (alg_has_avx2()) {
+        gemm_w8a8_avx2(w, w_scales, rows, cols, xq, x_scales, batch, y);
+        return;
+    }
+#endif
+    gemm_w8a8_portable(w, w_scales, rows, cols, xq, x_scales, batch, y);
+}
+
+// MARK: - Float32 GEMV baseline
+
+static void gemv_f32_portable(const float *w, size_t rows, size_t cols, const float *x, float *y) {
+    for (size_t o = 0; o < rows; o++) {
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        const float *r = w + o * cols;
+        size_t j = 0;
+        for (; j + 8 <= cols; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] += r[j + l] * x[j + l];
+        float s = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+        for (; j < cols; j++) s += r[j] * x[j];
+        y[o] = s;
+    }
+}
+
+#if defined(__x86_64__)
+ALG_AVX2 static inline float hsum_ps(__m256 v) {
+    // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): the tree documented in the header.
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // l0+l4, l1+l5, l2+l6, l3+l7
+    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));                                   // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+ALG_AVX2 static void gemv_f32_avx2(const float *w, size_t rows, size_t cols, const float *x, float *y) {
+    size_t o = 0;
+    for (; o + 4 <= rows; o += 4) {
+        const float *r0 = w + o * cols, *r1 = r0 + cols, *r2 = r1 + cols, *r3 = r2 + cols;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        size_t j = 0;
+        for (; j + 16 <= cols; j += 16) {
+            __m256 xa = _mm256_loadu_ps(x + j), xb = _mm256_loadu_ps(x + j + 8);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j), xa, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + j), xa, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + j), xa, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + j), xa, a3);
+            b0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j + 8), xb, b0);
+            b1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + j + 8), xb, b1);
+            b2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + j + 8), xb, b2);
+            b3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + j + 8), xb, b3);
+        }
+        float s0 = hsum_ps(_mm256_add_ps(a0, b0)), s1 = hsum_ps(_mm256_add_ps(a1, b1));
+        float s2 = hsum_ps(_mm256_add_ps(a2, b2)), s3 = hsum_ps(_mm256_add_ps(a3, b3));
+        for (; j < cols; j++) {
+            s0 += r0[j] * x[j];
+            s1 += r1[j] * x[j];
+            s2 += r2[j] * x[j];
+            s3 += r3[j] * x[j];
+        }
+        y[o] = s0;
+        y[o + 1] = s1;
+        y[o + 2] = s2;
+        y[o + 3] = s3;
+    }
+    if (o < rows) gemv_f32_portable(w + o * cols, rows - o, cols, x, y + o);
+}
+#endif
+
+void alg_gemv_f32(const float *w, size_t rows, size_t cols, const float *x, float *y) {
+#if defined(__x86_64__)
+    if (alg_has_avx2()) {
+        gemv_f32_avx2(w, rows, cols, x, y);
+        return;
+    }
+#endif
+    gemv_f32_portable(w, rows, cols, x, y);
+}
+
+// MARK: - FP8 E4M3FN GEMV
+
+// Exact E4M3FN decode (NaN codes excluded by the caller): put the 7 magnitude bits at the top
+// of a Float32's exponent/mantissa fields (e4 → exponent bits 26..23, m3 → 22..20). That float
+// is 2^(e−127)·(1+m/8) for e ≥ 1 and the subnormal m·2^−129 for e = 0; multiplying by 2^120
+// (exact) turns both into the E4M3 values 2^(e−7)·(1+m/8) and m·2^−9.
+static const float E4M3_RESCALE = 0x1p120f;
+
+static inline float e4m3_decode(uint8_t c) {
+    uint32_t b = ((uint32_t)(c & 0x80) << 24) | ((uint32_t)(c & 0x7F) << 20);
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f * E4M3_RESCALE;
+}
+
+static float block_dot_e4m3_portable(const uint8_t *c, const float *x, size_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] = acc[l] + e4m3_decode(c[j + l]) * x[j + l];
+    float s = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    for (; j < n; j++) s = s + e4m3_decode(c[j]) * x[j];
+    return s;
+}
+
+static void gemv_e4m3_portable(const uint8_t *codes, const float *si, size_t rows, size_t cols,
+                               size_t block, const float *x, float *y) {
+    size_t nb = (cols + block - 1) / block;
+    for (size_t o = 0; o < rows; o++) {
+        float s = 0;
+        for (size_t b = 0; b < nb; b++) {
+            size_t j0 = b * block, n = cols - j0 < block ? cols - j0 : block;
+            s = s + block_dot_e4m3_portable(codes + o * cols + j0, x + j0, n) * si[o * nb + b];
+        }
+        y[o] = s;
+    }
+}
+
+#if defined(__x86_64__)
+ALG_AVX2 static inline __m256 e4m3_decode8(const uint8_t *c) {
+    __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)c));
+    __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
+    __m256i mag = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x7F)), 20);
+    return _mm256_mul_ps(_mm256_castsi256_ps(_mm256_or_si256(sign, mag)), _mm256_set1_ps(E4M3_RESCALE));
+}
+
+ALG_AVX2 static float block_dot_e4m3_avx2(const uint8_t *c, const float *x, size_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(e4m3_decode8(c + j), _mm256_loadu_ps(x + j)));
+    float s = hsum_ps(acc);
+    for (; j < n; j++) s = s + e4m3_decode(c[j]) * x[j];
+    return s;
+}
+
+ALG_AVX2 static void gemv_e4m3_avx2(const uint8_t *codes, const float *si, size_t rows, size_t cols,
+                                    size_t block, const float *x, float *y) {
+    size_t nb = (cols + block - 1) / block;
+    for (size_t o = 0; o < rows; o++) {
+        float s = 0;
+        for (size_t b = 0; b < nb; b++) {
+            size_t j0 = b * block, n = cols - j0 < block ? cols - j0 : block;
+            s = s + block_dot_e4m3_avx2(codes + o * cols + j0, x + j0, n) * si[o * nb + b];
+        }
+        y[o] = s;
+    }
+}
+#endif
+
+void alg_gemv_e4m3(const uint8_t *codes, const float *scale_inv, size_t rows, size_t cols,
+                   size_t block, const float *x, float *y) {
+#if defined(__x86_64__)
+    if (alg_has_avx2()) {
+        gemv_e4m3_avx2(codes, scale_inv, rows, cols, block, x, y);
+        return;
+    }
+#endif
+    gemv_e4m3_portable(codes, scale_inv, rows, cols, block, x, y);
+}

@@ -1,0 +1,199 @@
+// INT8 quantization and calibration loops (see include/alg_kernels.h for the contracts).
+#include "alg_kernels.h"
+
+// No a*b+c contraction into FMA: the portable and AVX2 variants must round identically.
+#pragma STDC FP_CONTRACT OFF
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "alg_dispatch.h"
+
+#define ABS_MASK 0x7FFFFFFFu
+#define NONFINITE_BITS 0x7F800000u
+// Floor of the INT8 scale numerator, as in SmoothQuant fake_quant.py: max(amax, 1e-5).
+#define AMAX_FLOOR 1e-5f
+
+static inline uint32_t bits_of(float v) {
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+static inline float float_of(uint32_t b) {
+    float v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+static inline int8_t quantize_one(float x, float scale, float qmax) {
+    float r = __builtin_roundevenf(x / scale);
+    // fminf/fmaxf order matches the AVX2 path (min then max); inputs are finite.
+    r = r > qmax ? qmax : r;
+    r = r < -qmax ? -qmax : r;
+    return (int8_t)(int32_t)r;
+}
+
+// MARK: - absmax
+
+static uint32_t absmax_bits_portable(const float *x, size_t n) {
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = bits_of(x[i]) & ABS_MASK;
+        m = b > m ? b : m;
+    }
+    return m;
+}
+
+#if defined(__x86_64__)
+ALG_AVX2 static uint32_t absmax_bits_avx2(const float *x, size_t n) {
+    const __m256i mask = _mm256_set1_epi32((int)ABS_MASK);
+    __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i)), mask));
+        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i + 8)), mask));
+        m2 = _mm256_max_epu32(m2, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i + 16)), mask));
+        m3 = _mm256_max_epu32(m3, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i + 24)), mask));
+    }
+    for (; i + 8 <= n; i += 8)
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i)), mask));
+    m0 = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_max_epu32(m2, m3));
+    uint32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, m0);
+    uint32_t m = 0;
+    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+    uint32_t t = absmax_bits_portable(x + i, n - i);
+    return t > m ? t : m;
+}
+#endif
+
+uint32_t alg_absmax_bits_f32(const float *x, size_t n) {
+#if defined(__x86_64__)
+    if (alg_has_avx2()) return absmax_bits_avx2(x, n);
+#endif
+    return absmax_bits_portable(x, n);
+}
+
+// MARK: - quantize with a given scale
+
+static void quantize_portable(const float *x, size_t n, float scale, int32_t qmax, int8_t *q) {
+    const float fq = (float)qmax;
+    for (size_t i = 0; i < n; i++) q[i] = quantize_one(x[i], scale, fq);
+}
+
+#if defined(__x86_64__)
+ALG_AVX2 static inline __m256i quantize8_avx2(__m256 v, __m256 vs, __m256 hi, __m256 lo) {
+    __m256 r = _mm256_round_ps(_mm256_div_ps(v, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_max_ps(_mm256_min_ps(r, hi), lo);
+    return _mm256_cvtps_epi32(r);  // exact: r is an integer in [-127, 127]
+}
+
+ALG_AVX2 static void quantize_avx2(const float *x, size_t n, float scale, int32_t qmax, int8_t *q) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    const __m256 hi = _mm256_set1_ps((float)qmax), lo = _mm256_set1_ps(-(float)qmax);
+    // packs_epi32/packs_epi16 interleave 128-bit lanes; this permutation restores order.
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i a = quantize8_avx2(_mm256_loadu_ps(x + i), vs, hi, lo);
+        __m256i b = quantize8_avx2(_mm256_loadu_ps(x + i + 8), vs, hi, lo);
+        __m256i c = quantize8_avx2(_mm256_loadu_ps(x + i + 16), vs, hi, lo);
+        __m256i d = quantize8_avx2(_mm256_loadu_ps(x + i + 24), vs, hi, lo);
+        __m256i ab = _mm256_packs_epi32(a, b);
+        __m256i cd = _mm256_packs_epi32(c, d);
+        __m256i abcd = _mm256_packs_epi16(ab, cd);
+        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(abcd, order));
+    }
+    quantize_portable(x + i, n - i, scale, qmax, q + i);
+}
+#endif
+
+void alg_quantize_int8_f32(const float *x, size_t n, float scale, int32_t qmax, int8_t *q) {
+#if defined(__x86_64__)
+    if (alg_has_avx2()) {
+        quantize_avx2(x, n, scale, qmax, q);
+        return;
+    }
+#endif
+    quantize_portable(x, n, scale, qmax, q);
+}
+
+int64_t alg_quantize_rows_int8_f32(const float *x, size_t rows, size_t cols, int32_t qmax,
+                                   int8_t *q, float *scales) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        uint32_t m = alg_absmax_bits_f32(row, cols);
+        if (m >= NONFINITE_BITS) return (int64_t)r;
+        float amax = float_of(m);
+        float scale = (amax > AMAX_FLOOR ? amax : AMAX_FLOOR) / (float)qmax;
+        scales[r] = scale;
+        alg_quantize_int8_f32(row, cols, scale, qmax, q + r * cols);
+    }
+    return -1;
+}
+
+// MARK: - column-wise running absmax (SmoothQuant calibration)
+
+static void column_absmax_portable(const float *a, size_t rows, size_t cols, uint32_t *run) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = a + r * cols;
+        for (size_t j = 0; j < cols; j++) {
+            uint32_t b = bits_of(row[j]) & ABS_MASK;
+            run[j] = b > run[j] ? b : run[j];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+// Streams the rows in memory order (sequential reads, no page-strided walks); the running
+// maxima (cols · 4 bytes) stay in L1/L2. Four rows per sweep cut the load/store of `run` 4×.
+ALG_AVX2 static void column_absmax_avx2(const float *a, size_t rows, size_t cols, uint32_t *run) {
+    const __m256i mask = _mm256_set1_epi32((int)ABS_MASK);
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const float *p0 = a + r * cols, *p1 = p0 + cols, *p2 = p1 + cols, *p3 = p2 + cols;
+        size_t j = 0;
+        for (; j + 8 <= cols; j += 8) {
+            __m256i m0 = _mm256_max_epu32(_mm256_and_si256(_mm256_loadu_si256((const __m256i *)(p0 + j)), mask),
+                                  _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(p1 + j)), mask));
+            __m256i m1 = _mm256_max_epu32(_mm256_and_si256(_mm256_loadu_si256((const __m256i *)(p2 + j)), mask),
+                                  _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(p3 + j)), mask));
+            __m256i m = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_loadu_si256((const __m256i *)(run + j)));
+            _mm256_storeu_si256((__m256i *)(run + j), m);
+        }
+        for (; j < cols; j++) {
+            uint32_t b0 = bits_of(p0[j]) & ABS_MASK, b1 = bits_of(p1[j]) & ABS_MASK;
+            uint32_t b2 = bits_of(p2[j]) & ABS_MASK, b3 = bits_of(p3[j]) & ABS_MASK;
+            uint32_t m = b0 > b1 ? b0 : b1, n = b2 > b3 ? b2 : b3;
+            m = m > n ? m : n;
+            run[j] = m > run[j] ? m : run[j];
+        }
+    }
+    column_absmax_portable(a + r * cols, rows - r, cols, run);
+}
+#endif
+
+int64_t alg_column_absmax_update_f32(const float *a, size_t rows, size_t cols, uint32_t *running_bits) {
+#if defined(__x86_64__)
+    if (alg_has_avx2())
+        column_absmax_avx2(a, rows, cols, running_bits);
+    else
+#endif
+        column_absmax_portable(a, rows, cols, running_bits);
+    // The running maxima were finite before the update, so a non-finite one now means the
+    // batch holds a NaN/Inf: find the first for the error message.
+    int bad = 0;
+    for (size_t j = 0; j < cols; j++) bad |= running_bits[j] >= NONFINITE_BITS;
+    if (!bad) return -1;
+    size_t n = rows * cols;
+    for (size_t i = 0; i < n; i++)
+        if ((bits_of(a[i]) & ABS_MASK) >= NONFINITE_BITS) return (int64_t)i;
+    return -1;  // unreachable for finite prior state
+}
+
+void alg_copy_bytes(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }

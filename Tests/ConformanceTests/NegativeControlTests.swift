@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+import Formats
+import Oracle
+import Quant
+@testable import Conformance
+
+/// Deliberately wrong encoders, each a bug seen in the wild (REFERENCE.md §1), built on top of
+/// the correct codec so that each differs from it in exactly one way.
+enum WrongEncoders {
+    static let format = FloatFormat.e4m3fn
+    static let nonsat = NarrowFloatCodec(format: format)
+    static let rtz = NarrowFloatCodec(format: format, policy: .init(rounding: .towardZero))
+
+    /// Clamps to ±max before rounding: 500 becomes 448 instead of NaN under NONSAT.
+    static func clampBeforeRound(_ x: Float) -> UInt16 {
+        let m = Float(format.maxFinite)
+        return nonsat.encode(x.isNaN ? x : min(max(x, -m), m))
+    }
+
+    /// Flushes every subnormal result to zero.
+    static func flushSubnormals(_ x: Float) -> UInt16 {
+        let c = nonsat.encode(x)
+        return format.classify(c) == .subnormal ? c & format.signMask : c
+    }
+
+    /// Drops the mantissa carry on round-up: …111 + 1 wraps to …000 without bumping the exponent.
+    static func droppedCarry(_ x: Float) -> UInt16 {
+        let c = nonsat.encode(x), t = rtz.encode(x)
+        if c != t && t & format.mantissaMask == format.mantissaMask && format.classify(t) == .normal {
+            return t & ~format.mantissaMask
+        }
+        return c
+    }
+
+    /// Rounds ties away from zero instead of to the even code.
+    static func tiesAway(_ x: Float) -> UInt16 {
+        let lo = rtz.encode(x)
+        guard format.classify(lo) != .nan, x.isFinite else { return nonsat.encode(x) }
+        let a = Double(nonsat.decodeDouble(lo)).magnitude
+        let next = lo & format.magnitudeMask == format.maxFiniteMagnitudeCode ? 480 : nonsat.decodeDouble((lo & format.magnitudeMask) + 1)
+        if Double(x).magnitude == (a + next) / 2 { return (lo & format.signMask) | ((lo & format.magnitudeMask) + 1) }
+        return nonsat.encode(x)
+    }
+
+    /// Float64 input double-rounded through Float32 (ml_dtypes #401).
+    static func doubleRounded(_ x: Double) -> UInt16 { nonsat.encode(Float(x)) }
+}
+
+@Suite struct ExhaustiveSweepNegativeControls {
+    /// Windows of Float32 patterns around each bug's trigger (debug builds are slow; the release
+    /// CLI sweeps all 2^32).
+    static let windows: [(String, Range<UInt64>)] = [
+        ("overflow 460…470", UInt64(Float(460).bitPattern)..<UInt64(Float(470).bitPattern)),
+        ("subnormals", UInt64(Float(0x1p-9).bitPattern)..<UInt64(Float(0x1p-9).bitPattern) + (1 << 18)),
+        ("carry at 15.5", UInt64(Float(15.5).bitPattern) - (1 << 16)..<UInt64(Float(15.5).bitPattern) + (1 << 16)),
+        ("tie at 1.0625", UInt64(Float(1.0625).bitPattern) - (1 << 12)..<UInt64(Float(1.0625).bitPattern) + (1 << 12)),
+    ]
+
+    static func sweep(_ window: Range<UInt64>, _ f: @escaping @Sendable (Float) -> UInt16) throws -> SuiteResult {
+        try ExhaustiveFloat32Suite.run(
+            format: WrongEncoders.format, policy: .init(), patterns: window, threads: 2, codeType: UInt8.self
+        ) { start, out in
+            for i in 0..<out.count { out[i] = UInt8(f(Float(bitPattern: start &+ UInt32(i)))) }
+        }
+    }
+
+    @Test(arguments: windows.indices)
+    func correctEncoderPasses(_ w: Int) throws {
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        let r = try ExhaustiveFloat32Suite.run(
+            format: .e4m3fn, policy: .init(), patterns: Self.windows[w].1, threads: 2, codeType: UInt8.self
+        ) { start, out in codec.encodeBitPatterns(startingAt: start, into: out) }
+        #expect(r.passed)
+        #expect(r.covered == UInt64(Self.windows[w].1.count))
+    }
+
+    @Test func clampBeforeRoundIsCaught() throws {
+        let r = try Self.sweep(Self.windows[0].1, WrongEncoders.clampBeforeRound)
+        #expect(!r.passed)
+        let c = try #require(r.counterexamples.first)
+        #expect(c.expectedCode == "0x7f" && c.gotCode == "0x7e")  // NaN expected, max got
+    }
+
+    @Test func subnormalFlushIsCaught() throws {
+        let r = try Self.sweep(Self.windows[1].1, WrongEncoders.flushSubnormals)
+        #expect(!r.passed && r.counterexamples.first?.gotCode == "0x00")
+    }
+
+    @Test func droppedCarryIsCaught() throws {
+        let r = try Self.sweep(Self.windows[2].1, WrongEncoders.droppedCarry)
+        #expect(!r.passed)
+        #expect(r.counterexamples.first?.expectedCode == "0x58")  // 16
+    }
+
+    @Test func tiesAwayIsCaught() throws {
+        let r = try Self.sweep(Self.windows[3].1, WrongEncoders.tiesAway)
+        #expect(r.mismatches == 1)  // exactly the tie itself
+        #expect(r.counterexamples.first?.inputBits == "0x3f880000")
+    }
+
+    @Test func aSkippedRangeFailsTheCoverageCheck() throws {
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        let table = try OracleTables.intervals(format: .e4m3fn, policy: .init())
+        // An encoder that is right but whose driver "forgets" part of the range.
+        let outcome = ExhaustiveSweep.run(
+            patterns: 0..<(1 << 20), intervals: table, codeType: UInt8.self, threads: 1, chunk: 1 << 12
+        ) { start, out in codec.encodeBitPatterns(startingAt: start, into: out) }
+        #expect(outcome.covered == 1 << 20)
+        #expect(ExhaustiveSweep.isPartitionOfAllPatterns(table))
+        var broken = table
+        broken.remove(at: 3)
+        #expect(!ExhaustiveSweep.isPartitionOfAllPatterns(broken))
+    }
+}
+
+@Suite struct OtherSuitesNegativeControls {
+    @Test func float64DoubleRoundingIsCaught() throws {
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        let good = try Float64Suite.run(format: .e4m3fn, policy: .init(), randomCount: 2000, seed: 1, threads: 2) { codec.encode($0) }
+        #expect(good.passed)
+        let bad = try Float64Suite.run(format: .e4m3fn, policy: .init(), randomCount: 2000, seed: 1, threads: 2, encode: WrongEncoders.doubleRounded)
+        #expect(!bad.passed && bad.mismatches > 0)
+    }
+
+    @Test func halfInputSuiteCatchesFlushAndClamp() throws {
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        let widen = { (b: UInt16) in Float(bitPattern: NarrowFloatCodec.float32Bits(fromFloat16Bits: b)) }
+        #expect(try HalfInputSuite.run(kind: .float16, format: .e4m3fn, policy: .init()) { codec.encode(float16Bits: $0) }.passed)
+        let flush = try HalfInputSuite.run(kind: .float16, format: .e4m3fn, policy: .init()) { WrongEncoders.flushSubnormals(widen($0)) }
+        #expect(!flush.passed)
+        let clamp = try HalfInputSuite.run(kind: .bfloat16, format: .e4m3fn, policy: .init()) {
+            WrongEncoders.clampBeforeRound(Float(bitPattern: UInt32($0) << 16))
+        }
+        #expect(!clamp.passed)
+        #expect(clamp.counterexamples.first?.expectedCode == "0x7f")
+    }
+
+    @Test func wrongDecodeIsCaught() {
+        let codec = NarrowFloatCodec(format: .e5m2)
+        #expect(DecodeSuite.run(format: .e5m2, decoders: [codec.decodeDouble]).passed)
+        // Loses the sign of zero.
+        let r = DecodeSuite.run(format: .e5m2, decoders: [{ c in c == 0x80 ? 0.0 : codec.decodeDouble(c) }])
+        #expect(!r.passed && r.mismatches == 1)
+        // Off-by-one bias.
+        #expect(DecodeSuite.run(format: .e5m2, decoders: [{ codec.decodeDouble($0) * 2 }]).mismatches > 200)
+    }
+
+    @Test func roundTripCatchesCarryAndSaturation() {
+        let ok = RoundTripSuite.run(format: .e4m3fn) { p in
+            let c = NarrowFloatCodec(format: .e4m3fn, policy: p)
+            return .init(decode: c.decodeDouble, encodeFloat: { c.encode($0) }, encodeDouble: { c.encode($0) })
+        }
+        #expect(ok.passed)
+        let flush = RoundTripSuite.run(format: .e4m3fn) { p in
+            let c = NarrowFloatCodec(format: .e4m3fn, policy: p)
+            return .init(decode: c.decodeDouble, encodeFloat: WrongEncoders.flushSubnormals, encodeDouble: { c.encode($0) })
+        }
+        #expect(!flush.passed)
+    }
+
+    @Test func stochasticWithWrongProbabilitiesIsCaught() {
+        let codec = NarrowFloatCodec(format: .e4m3fn, policy: .init(rounding: .stochastic))
+        let good = StochasticSuite.run(format: .e4m3fn, draws: 20_000, testsInRun: 17, seed: 9) { codec.encode($0, randomBits: $1) }
+        #expect(good.passed)
+        // Fair coin instead of distance-proportional.
+        let coin = StochasticSuite.run(format: .e4m3fn, draws: 20_000, testsInRun: 17, seed: 9) { x, r in
+            NarrowFloatCodec(format: .e4m3fn, policy: .init(rounding: r >> 63 == 0 ? .towardZero : .up)).encode(x)
+        }
+        #expect(!coin.passed)
+        // Probability of the wrong neighbour (1 − p).
+        let toZero = NarrowFloatCodec(format: .e4m3fn, policy: .init(rounding: .towardZero))
+        let flipped = StochasticSuite.run(format: .e4m3fn, draws: 20_000, testsInRun: 17, seed: 9) { x, r in
+            let lo = toZero.encode(x)
+            let hi = (lo & 0x80) | ((lo & 0x7F) + 1)
+            let a = toZero.decodeDouble(lo), b = toZero.decodeDouble(hi)
+            let p = (Double(x) - a) / (b - a)
+            return Double(r) / 0x1p64 < 1 - p ? hi : lo
+        }
+        #expect(!flipped.passed)
+    }
+
+    @Test func unexplainedProfileDifferenceIsCaught() {
+        let f = FloatFormat.e5m2
+        let ocp = NarrowFloatCodec(format: f, policy: .init(overflow: .nonSaturating))
+        let good = ProfileSuite.run(format: f, overflow: .nonSaturating, ocp: ocp,
+                                    ml: NarrowFloatCodec(format: f, policy: .init(overflow: .nonSaturating, profile: .mlDtypes)))
+        #expect(good.passed)
+        // A "profile" that also saturates finite overflow is not a documented difference.
+        let bad = ProfileSuite.run(format: f, overflow: .nonSaturating, ocp: ocp,
+                                   ml: NarrowFloatCodec(format: f, policy: .init(overflow: .saturating, profile: .mlDtypes)))
+        #expect(!bad.passed)
+    }
+}
+
+@Suite struct GoldenTables {
+    static let goldenDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Golden").path
+
+    @Test func checkedInTablesMatchTheOracle() throws {
+        let results = try GoldenFiles.check(directory: Self.goldenDirectory)
+        #expect(results.count == GoldenFiles.formats.count * 3)
+        for r in results where !r.passed { Issue.record("\(r.caseName): \(r.counterexamples)") }
+    }
+
+    @Test func aTamperedTableIsCaught() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qc-golden-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for f in try GoldenFiles.expected() {
+            let url = dir.appendingPathComponent(f.path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try f.contents.replacingOccurrences(of: "\t448\t", with: "\t449\t").replacingOccurrences(of: "\t448\n", with: "\t449\n").write(to: url, atomically: true, encoding: .utf8)
+        }
+        let bad = try GoldenFiles.check(directory: dir.path).filter { !$0.passed }
+        #expect(!bad.isEmpty)
+        #expect(bad.contains { $0.caseName == "formats/e4m3fn.tsv" })
+        #expect(bad.contains { $0.caseName == "rounding/e4m3fn-rne-sat.tsv" })
+    }
+}

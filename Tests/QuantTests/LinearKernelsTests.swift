@@ -1,0 +1,136 @@
+import Formats
+import Testing
+@testable import Quant
+
+@Suite("W8A8 and FP8 GEMV kernels")
+struct LinearKernelsTests {
+    /// Scalar reference of the documented W8A8 formula.
+    func reference(_ layer: W8A8Linear, _ x: [Float], batch: Int, scaling: ActivationScaling) throws -> [Float] {
+        let xq: QuantizedIntegerTensor = try IntegerQuantizer.quantize(
+            x, shape: shape(batch, layer.inFeatures), granularity: scaling == .perToken ? .perToken : .perTensor)
+        let q = xq.values()
+        var y = [Float](repeating: 0, count: batch * layer.outFeatures)
+        for b in 0..<batch {
+            let sx = scaling == .perToken ? xq.scales[b] : xq.scales[0]
+            for o in 0..<layer.outFeatures {
+                var acc: Int32 = 0
+                for j in 0..<layer.inFeatures { acc += Int32(layer.codes[o * layer.inFeatures + j]) * Int32(q[b * layer.inFeatures + j]) }
+                y[b * layer.outFeatures + o] = Float(acc) * (sx * layer.weightScales[o])
+            }
+        }
+        return y
+    }
+
+    @Test("W8A8 GEMM equals the scalar formula bit for bit", arguments: [(1, 7, 5), (3, 65, 9), (4, 256, 13)])
+    func w8a8(batch: Int, inF: Int, outF: Int) throws {
+        let w = randomFloats(outF * inF, seed: 21, scale: 0.05)
+        let x = randomFloats(batch * inF, seed: 22)
+        let layer = try W8A8Linear(weights: w, shape: shape(outF, inF))
+        for scaling in ActivationScaling.allCases {
+            #expect(try layer.forward(x, batch: batch, activationScaling: scaling) == reference(layer, x, batch: batch, scaling: scaling))
+        }
+        // and approximates the Float32 product
+        let y = try layer.forward(x, batch: batch)
+        for b in 0..<batch {
+            for o in 0..<outF {
+                var exact = 0.0
+                for j in 0..<inF { exact += Double(w[o * inF + j]) * Double(x[b * inF + j]) }
+                #expect(abs(Double(y[b * outF + o]) - exact) < 0.05 * Double(inF).squareRoot())
+            }
+        }
+    }
+
+    @Test("Int32 accumulation at the documented limit: in = 2^17, all codes 127")
+    func int32Bound() throws {
+        let n = W8A8Linear.maxInFeatures
+        let layer = try W8A8Linear(codes: [Int8](repeating: 127, count: n), weightScales: [1], outFeatures: 1, inFeatures: n)
+        let x = [Float](repeating: 127, count: n)  // scale 1 → codes 127
+        let y = try layer.forward(x, batch: 1, activationScaling: .perTensor)
+        #expect(y == [Float(2_114_060_288)])  // 2^17 · 127², no wrap-around
+        #expect(throws: QuantError.limitExceeded(what: "in_features", value: n + 1, limit: n)) {
+            try W8A8Linear(codes: [Int8](repeating: 1, count: n + 1), weightScales: [1], outFeatures: 1, inFeatures: n + 1)
+        }
+    }
+
+    @Test("W8A8 input validation")
+    func w8a8Errors() throws {
+        #expect(throws: QuantError.valueOutOfRange(what: "weight codes", index: 1, value: -128, allowed: "[-127, 127]")) {
+            try W8A8Linear(codes: [1, -128], weightScales: [1], outFeatures: 1, inFeatures: 2)
+        }
+        #expect(throws: QuantError.lengthMismatch(what: "weight scales", expected: 1, actual: 2)) {
+            try W8A8Linear(codes: [1, 1], weightScales: [1, 1], outFeatures: 1, inFeatures: 2)
+        }
+        let layer = try W8A8Linear(codes: [1, 1], weightScales: [1], outFeatures: 1, inFeatures: 2)
+        #expect(throws: QuantError.self) { try layer.forward([1, 2, 3], batch: 1) }
+        #expect(throws: QuantError.self) { try layer.forward([1, .nan], batch: 1) }
+        #expect(throws: QuantError.self) { try layer.forward([1, 2], batch: 0) }
+        let int4 = try IntegerQuantizer.quantize([1, 2], shape: shape(1, 2), bits: .int4, granularity: .perChannel)
+        #expect(throws: QuantError.self) { try W8A8Linear(int4) }
+    }
+
+    @Test("FP8 GEMV equals the documented 8-lane order; per-row, per-tensor and block scales",
+          arguments: [ScaleGranularity.perChannel, .perTensor, .blockwise(size: 32), .blockwise(size: 20)])
+    func fp8(granularity: ScaleGranularity) throws {
+        let outF = 6, inF = 77
+        let w = randomFloats(outF * inF, seed: 31)
+        let x = randomFloats(inF, seed: 32)
+        let t = try FP8Scaling.quantize(w, shape: shape(outF, inF), format: .e4m3fn, granularity: granularity)
+        let g = try FP8GEMVWeights(t)
+        let y = try g.multiply(x)
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        let nb = (inF + g.blockSize - 1) / g.blockSize
+        for o in 0..<outF {
+            var s: Float = 0
+            for b in 0..<nb {
+                let j0 = b * g.blockSize, n = min(g.blockSize, inF - j0)
+                var lanes = [Float](repeating: 0, count: 8)
+                var j = 0
+                while j + 8 <= n {
+                    for l in 0..<8 { lanes[l] = lanes[l] + codec.decodeFloat(UInt16(t.codes[o * inF + j0 + j + l])) * x[j0 + j + l] }
+                    j += 8
+                }
+                var d = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+                while j < n {
+                    d = d + codec.decodeFloat(UInt16(t.codes[o * inF + j0 + j])) * x[j0 + j]
+                    j += 1
+                }
+                s = s + d * g.scaleInverses[o * nb + b]
+            }
+            #expect(y[o] == s)
+        }
+        // consistent with dequantize-then-multiply up to summation order
+        let deq = t.dequantized()
+        for o in 0..<outF {
+            var ref = 0.0
+            for j in 0..<inF { ref += Double(deq[o * inF + j]) * Double(x[j]) }
+            #expect(abs(Double(y[o]) - ref) < 1e-4)
+        }
+    }
+
+    @Test("FP8 GEMV rejects other formats and NaN codes")
+    func fp8Errors() throws {
+        let t = try FP8Scaling.quantize([1, 2], shape: shape(1, 2), format: .e5m2)
+        #expect(throws: QuantError.self) { try FP8GEMVWeights(t) }
+        let n = try FP8Scaling.quantize([1, .nan], shape: shape(1, 2), format: .e4m3fn)
+        #expect(throws: QuantError.self) { try FP8GEMVWeights(n) }
+        let ok = try FP8GEMVWeights(try FP8Scaling.quantize([1, 2], shape: shape(1, 2), format: .e4m3fn))
+        #expect(throws: QuantError.lengthMismatch(what: "x", expected: 2, actual: 3)) { try ok.multiply([1, 2, 3]) }
+    }
+
+    @Test("Float32 GEMV baseline matches a Float64 reference")
+    func f32() throws {
+        let rows = 9, cols = 37
+        let w = randomFloats(rows * cols, seed: 41), x = randomFloats(cols, seed: 42)
+        var y = [Float](repeating: 0, count: rows)
+        try w.withUnsafeBufferPointer { wp in
+            try x.withUnsafeBufferPointer { xp in
+                try y.withUnsafeMutableBufferPointer { try Float32GEMV.multiply(weights: wp, rows: rows, columns: cols, x: xp, into: $0) }
+            }
+        }
+        for o in 0..<rows {
+            var ref = 0.0
+            for j in 0..<cols { ref += Double(w[o * cols + j]) * Double(x[j]) }
+            #expect(abs(Double(y[o]) - ref) < 1e-4)
+        }
+    }
+}
