@@ -32,16 +32,39 @@ public struct Counterexample: Codable, Sendable, Hashable {
 /// A named figure a suite measured (an error, a gain, a bound), with an optional bound it was
 /// checked against.
 public struct Metric: Codable, Sendable, Hashable {
+    /// How `bound` limits `value`.
+    public enum BoundKind: String, Codable, Sendable, Hashable {
+        /// value ≤ bound (errors; the default when absent).
+        case upper
+        /// value ≥ bound (gains, coverage).
+        case lower
+        /// |value| ≤ bound (signed biases).
+        case magnitude
+    }
+
     public var name: String
     public var value: Double
     public var bound: Double?
     public var unit: String?
+    /// nil means `.upper`.
+    public var boundKind: BoundKind?
 
-    public init(name: String, value: Double, bound: Double? = nil, unit: String? = nil) {
+    public init(name: String, value: Double, bound: Double? = nil, unit: String? = nil, boundKind: BoundKind? = nil) {
         self.name = name
         self.value = value
         self.bound = bound
         self.unit = unit
+        self.boundKind = boundKind
+    }
+
+    /// Whether `value` satisfies `bound` (nil without a bound; false for NaN).
+    public var withinBound: Bool? {
+        guard let bound else { return nil }
+        switch boundKind ?? .upper {
+        case .upper: return value <= bound
+        case .lower: return value >= bound
+        case .magnitude: return abs(value) <= bound
+        }
     }
 }
 

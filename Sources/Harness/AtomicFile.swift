@@ -43,15 +43,18 @@ public enum AtomicFile {
     /// Throws `OutputError` when the parent directory is missing or is a file, the path is a
     /// directory, the directory is not writable, or the write fails.
     public static func write(_ data: Data, to path: String) throws(OutputError) {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
+        // Split the path as given (not resolved against the working directory), so that
+        // errors name the directory the way the user wrote it.
+        let parent = (path as NSString).deletingLastPathComponent
+        let dir = parent.isEmpty ? "." : parent
+        let name = (path as NSString).lastPathComponent
         try checkDirectory(dir)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw .pathIsDirectory(path)
         }
         let tmp = (dir as NSString).appendingPathComponent(
-            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 {
             let reason = String(cString: strerror(errno))
@@ -97,11 +100,13 @@ public enum AtomicFile {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
             // Find the first ancestor that exists: a file there is the usual cause.
-            var probe = URL(fileURLWithPath: path)
-            while probe.path != "/" {
-                probe.deleteLastPathComponent()
-                if FileManager.default.fileExists(atPath: probe.path, isDirectory: &isDir) {
-                    if !isDir.boolValue { throw .notADirectory(probe.path) }
+            var probe = path
+            while true {
+                let up = (probe as NSString).deletingLastPathComponent
+                if up.isEmpty || up == probe { break }
+                probe = up
+                if FileManager.default.fileExists(atPath: probe, isDirectory: &isDir) {
+                    if !isDir.boolValue { throw .notADirectory(probe) }
                     break
                 }
             }

@@ -9,8 +9,14 @@ import Foundation
 ///
 /// 1.4826·MAD estimates the standard deviation of normally distributed noise, robustly to the
 /// odd preempted repetition; k (`noiseSigmas`, default 3) makes the band ≈ a 3σ interval.
-/// A row is **slower** when change > threshold and change > band, **faster** when
-/// −change > threshold and −change > band, and **within noise** otherwise. Only *slower*
+/// A row is **slower** when all three hold:
+///
+///     change > threshold,   change > noise band,   min_head > max_base
+///
+/// (the last: the two runs' samples do not overlap at all — with few repetitions the MAD is a
+/// poor estimate, and a shared machine can slow one repetition by 50 %, so an overlap means the
+/// difference is not established). **Faster** is the mirror image (−change > threshold,
+/// −change > band, max_head < min_base); anything else is **within noise**. Only *slower*
 /// rows are regressions. Rows present on one side only are **new** or **missing**.
 public struct BenchComparison: Sendable {
     public enum Verdict: String, Sendable, Hashable {
@@ -31,8 +37,10 @@ public struct BenchComparison: Sendable {
     public var rows: [Row]
     public var threshold: Double
     public var noiseSigmas: Double
-    /// Human-readable differences between the two runs' machines and builds (empty when alike).
+    /// Differences between the two runs' machines and builds (empty when alike).
     public var environmentDifferences: [String]
+    /// Reasons the noise estimate is weak: a loaded machine, too few repetitions.
+    public var noiseWarnings: [String]
 
     public var regressions: [Row] { rows.filter { $0.verdict == .slower } }
 
@@ -44,10 +52,21 @@ public struct BenchComparison: Sendable {
         if b.machine != h.machine || b.cpuModel != h.cpuModel || b.coreCount != h.coreCount {
             diffs.append("machines differ: base '\(b.machine)' (\(b.cpuModel), \(b.coreCount) cores), head '\(h.machine)' (\(h.cpuModel), \(h.coreCount) cores)")
         }
+        var noise: [String] = []
+        for (label, st) in [("base", b), ("head", h)] {
+            if let load = st.loadAverage, load > Double(st.coreCount) {
+                noise.append("the \(label) run started with load average \(Fmt.sig(load)) on \(st.coreCount) cores (other processes competed for the CPU)")
+            }
+        }
+        let fewest = (base.benchmarks + head.benchmarks).map(\.samples.count).min() ?? 0
+        if fewest > 0 && fewest < 5 {
+            noise.append("some cases have only \(fewest) repetitions; the noise estimate needs about 5 or more (use --repetitions)")
+        }
         if b.buildConfiguration != h.buildConfiguration {
             diffs.append("build configurations differ: base \(b.buildConfiguration), head \(h.buildConfiguration)")
         }
         environmentDifferences = diffs
+        noiseWarnings = noise
         let heads = Dictionary(head.benchmarks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let baseNames = Set(base.benchmarks.map(\.name))
         var rows: [Row] = []
@@ -59,8 +78,8 @@ public struct BenchComparison: Sendable {
             let change = hb.medianSeconds / bb.medianSeconds - 1
             let band = noiseSigmas * 1.4826 * max(bb.relativeMAD, hb.relativeMAD)
             let verdict: Verdict
-            if change > threshold && change > band { verdict = .slower }
-            else if -change > threshold && -change > band { verdict = .faster }
+            if change > threshold && change > band && hb.minSeconds > bb.maxSeconds { verdict = .slower }
+            else if -change > threshold && -change > band && hb.maxSeconds < bb.minSeconds { verdict = .faster }
             else { verdict = .withinNoise }
             rows.append(Row(name: bb.name, base: bb, head: hb, change: change, noiseBand: band, verdict: verdict))
         }
@@ -90,6 +109,7 @@ public struct BenchComparison: Sendable {
             ? "**No regression** beyond \(Fmt.percent(threshold)) outside the noise band (\(rows.count) benchmarks).\n\n"
             : "**\(r.count) regression\(r.count == 1 ? "" : "s")** beyond \(Fmt.percent(threshold)) outside the noise band: \(r.map { "`\($0.name)`" }.joined(separator: ", ")).\n\n"
         for d in environmentDifferences { out += "> ⚠️ \(d): timings may not be comparable.\n\n" }
+        for d in noiseWarnings { out += "> ⚠️ \(d).\n\n" }
         var t = MarkdownTable(
             ["benchmark", "\(baseLabel) median", "\(headLabel) median", "change", "noise band", "\(headLabel) min–max", "verdict"],
             alignments: [.left, .right, .right, .right, .right, .right, .left])
@@ -113,7 +133,7 @@ public struct BenchComparison: Sendable {
             ])
         }
         out += t.render()
-        out += "\nchange = head median / base median − 1; noise band = \(Fmt.sig(noiseSigmas)) × 1.4826 × MAD/median (larger of the two runs).\n"
+        out += "\nchange = head median / base median − 1; noise band = \(Fmt.sig(noiseSigmas)) × 1.4826 × MAD/median (larger of the two runs). Slower or faster also requires the two runs' min–max ranges not to overlap.\n"
         return out
     }
 }

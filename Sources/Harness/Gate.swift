@@ -273,12 +273,13 @@ public enum Gate {
             notes.append("golden check: disabled in the configuration")
         }
         // Suite verdicts and the mismatch budget.
-        let failing = suites.filter { !(config.verify.requireComplete ? $0.verdictPassed : $0.passed) }
+        let failing = suites.filter { r in
+            config.verify.requireComplete ? !r.verdictPassed
+                : !(r.passed && r.metrics.allSatisfy { $0.withinBound != false })
+        }
         for r in failing.prefix(20) {
             var s = "\(r.suite)\(r.caseName.isEmpty ? "" : " \(r.caseName)")"
-            if let e = r.expected, e != r.covered { s += ": covered \(r.covered) of \(e) inputs" }
-            else if r.mismatches > 0 { s += ": \(r.mismatches) mismatches" }
-            else { s += ": failed" }
+            s += ": " + failureReason(r)
             if let c = r.counterexamples.first { s += "; first: \(c.inputBits) expected \(c.expectedCode) got \(c.gotCode)" }
             if let err = r.parameters["error"] { s += " (\(err))" }
             failures.append(s)
@@ -304,9 +305,12 @@ public enum Gate {
                 for d in c.environmentDifferences {
                     if config.bench.requireSameMachine { failures.append(d) } else { notes.append("⚠️ \(d)") }
                 }
+                for d in c.noiseWarnings { notes.append("⚠️ \(d)") }
             } else if baseline == nil {
                 notes.append("bench: no baseline configured; measured without comparison")
             }
+        } else {
+            notes.append("bench: not run (disabled in the configuration)")
         }
 
         let verdict = Verdict(passed: failures.isEmpty, failures: failures, notes: notes)

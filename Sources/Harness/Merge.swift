@@ -21,6 +21,8 @@ public enum ShardMerger {
         var shards: [(path: String, file: ResultsFile, info: ShardInfo)] = []
         for (path, file) in inputs {
             guard let info = file.shard else { throw .notAShard(path) }
+            // Files from `ResultsFile.load` are already checked; in-memory ones may not be.
+            if let problem = info.problem() { throw .mismatched(path, problem) }
             if !file.benchmarks.isEmpty { throw .containsBenchmarks(path) }
             shards.append((path, file, info))
         }
@@ -45,8 +47,20 @@ public enum ShardMerger {
             if let other = byIndex[s.info.index] { throw .duplicateShard(index: s.info.index, s.path, other.path) }
             byIndex[s.info.index] = s
         }
-        let missing = (1...first.info.count).filter { byIndex[$0] == nil }
-        if !missing.isEmpty { throw .missingShards(missing, count: first.info.count) }
+        if byIndex.count != first.info.count {
+            // Every index is within 1…N (checked by `ShardInfo.problem`), so exactly
+            // N − byIndex.count are missing. N may be as large as the domain (2^32): find only the
+            // first few instead of enumerating 1…N.
+            let total = first.info.count - byIndex.count
+            var missing: [Int] = []
+            var k = 1
+            while missing.count < MergeError.listedMissingShards, k <= first.info.count {
+                if byIndex[k] == nil { missing.append(k) }
+                k += 1
+            }
+            if total > missing.count { throw .manyMissingShards(first: missing, missing: total, count: first.info.count) }
+            throw .missingShards(missing, count: first.info.count)
+        }
         let ordered = (1...first.info.count).map { byIndex[$0]! }
         // Ranges: contiguous, non-overlapping, tiling the domain.
         var cursor = first.info.domain.lower
@@ -112,9 +126,15 @@ public enum ShardMerger {
         r.passed = true
         for (p, path) in zip(parts, paths) {
             if (p.expected == nil) != (r.expected == nil) { throw .mismatched(path, "\(label): 'expected' present in some shards only") }
-            r.covered += p.covered
-            r.mismatches += p.mismatches
-            if let e = p.expected { r.expected! += e }
+            // Counts come from files: a sum past 2^64 is a corrupt input, not a trap.
+            func add(_ a: UInt64, _ b: UInt64, _ what: String) throws(MergeError) -> UInt64 {
+                let (sum, overflow) = a.addingReportingOverflow(b)
+                if overflow { throw .mismatched(path, "\(label): '\(what)' counts overflow 64 bits when added") }
+                return sum
+            }
+            r.covered = try add(r.covered, p.covered, "covered")
+            r.mismatches = try add(r.mismatches, p.mismatches, "mismatches")
+            if let e = p.expected { r.expected = try add(r.expected!, e, "expected") }
             r.passed = r.passed && p.passed
             r.wallSeconds += p.wallSeconds
             let room = SuiteResult.counterexampleLimit - r.counterexamples.count
@@ -158,9 +178,14 @@ public enum MergeError: Error, Equatable, CustomStringConvertible, Sendable {
     case containsBenchmarks(String)
     case duplicateShard(index: Int, String, String)
     case missingShards([Int], count: Int)
+    /// More than `listedMissingShards` shards are missing: the first few, and how many in all.
+    case manyMissingShards(first: [Int], missing: Int, count: Int)
     case overlappingShards(String, range: InputRange)
     case gap(InputRange)
     case mismatched(String, String)
+
+    /// How many missing shard numbers an error lists.
+    public static let listedMissingShards = 20
 
     public var description: String {
         switch self {
@@ -170,6 +195,8 @@ public enum MergeError: Error, Equatable, CustomStringConvertible, Sendable {
         case .duplicateShard(let k, let a, let b): return "shard \(k) given twice: '\(a)' and '\(b)'"
         case .missingShards(let ks, let n):
             return "missing shard\(ks.count == 1 ? "" : "s") \(ks.map(String.init).joined(separator: ", ")) of \(n)"
+        case .manyMissingShards(let ks, let total, let n):
+            return "missing \(total) of \(n) shards (first: \(ks.map(String.init).joined(separator: ", ")), …)"
         case .overlappingShards(let p, let r): return "'\(p)' covers \(r), which overlaps the previous shard"
         case .gap(let r): return "no shard covers inputs \(r)"
         case .mismatched(let p, let why): return "cannot merge '\(p)': \(why)"

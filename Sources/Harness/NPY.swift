@@ -449,7 +449,7 @@ public struct NPYError: Error, Hashable, CustomStringConvertible, Sendable {
         let what: String
         switch kind {
         case .unreadable(let r): what = "cannot read: \(r)"
-        case .badMagic: what = "not a .npy file (bad magic; use --raw-dtype for headerless data)"
+        case .badMagic: what = "not a .npy file (bad magic; use --dtype for headerless data)"
         case .truncatedHeader: what = "truncated .npy file: it ends inside the header"
         case .unsupportedVersion(let a, let b): what = ".npy format version \(a).\(b) is not supported (1.0, 2.0, 3.0 are)"
         case .malformedHeader(let d): what = "malformed .npy header: \(d)"

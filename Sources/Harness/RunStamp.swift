@@ -22,11 +22,14 @@ public struct RunStamp: Codable, Sendable, Hashable {
     public var buildConfiguration: String
     /// The command line, arguments as given.
     public var commandLine: [String]
+    /// 1-minute load average when the run started (`/proc/loadavg`), when known: a load above
+    /// the core count means other processes competed for the CPU and timings are noisy.
+    public var loadAverage: Double?
 
     public init(
         gitCommit: String, date: String, cpuModel: String, coreCount: Int, machine: String,
         swiftCompiler: String, swiftToolchain: String, buildConfiguration: String,
-        commandLine: [String]
+        commandLine: [String], loadAverage: Double? = nil
     ) {
         self.gitCommit = gitCommit
         self.date = date
@@ -37,6 +40,7 @@ public struct RunStamp: Codable, Sendable, Hashable {
         self.swiftToolchain = swiftToolchain
         self.buildConfiguration = buildConfiguration
         self.commandLine = commandLine
+        self.loadAverage = loadAverage
     }
 
     /// Stamps the current process. Runs `git` and `swift --version` once each (both optional).
@@ -56,7 +60,14 @@ public struct RunStamp: Codable, Sendable, Hashable {
             swiftCompiler: compilerVersion,
             swiftToolchain: runCapturingFirstLine("swift", ["--version"]) ?? "unknown",
             buildConfiguration: buildConfiguration,
-            commandLine: commandLine)
+            commandLine: commandLine,
+            loadAverage: currentLoadAverage())
+    }
+
+    /// The first field of `/proc/loadavg`, or nil where there is none.
+    static func currentLoadAverage() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        return text.split(separator: " ").first.flatMap { Double($0) }
     }
 
     /// `debug` or `release`.

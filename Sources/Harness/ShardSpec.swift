@@ -166,8 +166,13 @@ public struct ShardInfo: Codable, Sendable, Hashable {
 
     func problem() -> String? {
         if count < 1 || index < 1 || index > count { return "shard \(index)/\(count) is not a valid 1-based shard" }
+        if domain.lower > domain.upper { return "shard domain \(domain) has its bounds reversed" }
         if range.lower < domain.lower || range.upper > domain.upper || range.lower > range.upper {
             return "shard range \(range) lies outside its domain \(domain)"
+        }
+        // verify refuses to split a domain into empty shards (`ShardError.tooManyShards`).
+        if UInt64(count) > domain.count {
+            return "shard count \(count) exceeds the \(domain.count) inputs of its domain \(domain)"
         }
         return nil
     }

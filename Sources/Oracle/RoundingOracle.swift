@@ -172,6 +172,8 @@ public struct RoundingOracle: Sendable {
     /// Max finite magnitude, from the exact value of `format.maxFiniteMagnitudeCode`.
     public let maxFinite: Double
     let grid: MagnitudeGrid
+    /// `format.maxFiniteMagnitudeCode`, cached: the descriptor computes it by a search.
+    let maxFiniteMagnitudeCode: UInt16
 
     /// Throws `OracleError.unsupportedRounding` for `.stochastic`.
     public init(format: FloatFormat, policy: ConversionPolicy = ConversionPolicy()) throws(OracleError) {
@@ -181,7 +183,8 @@ public struct RoundingOracle: Sendable {
         self.format = format
         self.policy = policy
         self.adjustments = ProfileAdjustments.adjustments(for: format, profile: policy.profile)
-        self.maxFinite = ExactValueTable.value(of: format.maxFiniteMagnitudeCode, in: format).double
+        self.maxFiniteMagnitudeCode = format.maxFiniteMagnitudeCode
+        self.maxFinite = ExactValueTable.value(of: maxFiniteMagnitudeCode, in: format).double
         self.grid = MagnitudeGrid(format: format)
     }
 
@@ -266,7 +269,7 @@ public struct RoundingOracle: Sendable {
         }
 
         let magnitudeCode = grid.extendedCode(p)
-        precondition(magnitudeCode >= 0 && magnitudeCode <= Int(format.maxFiniteMagnitudeCode), "encoding out of range")
+        precondition(magnitudeCode >= 0 && magnitudeCode <= Int(maxFiniteMagnitudeCode), "encoding out of range")
         let code = (negative ? format.signMask : 0) | UInt16(magnitudeCode)
         // The encoding must decode, by the descriptor's definition, to the rounded value.
         guard let decoded = format.finiteValue(of: code),

@@ -7,5 +7,11 @@ extension QuantCheck {
         EncodeCommand.self,
         DecodeCommand.self,
         GoldenCommand.self,
+        BenchCommand.self,
+        CompareCommand.self,
+        MergeCommand.self,
+        ReportCommand.self,
+        GateCommand.self,
+        ConformCommand.self, PluginWorkerCommand.self,
     ]
 }

@@ -88,6 +88,19 @@ struct BenchTests {
         #expect(finite.contains { $0 < 0 } && finite.contains { $0 > 0 })
     }
 
+    @Test func everyAlgorithmCaseRunsInCache() {
+        let cases = BenchRegistry.cases(BenchContext(sizes: [.cache], threadCounts: [1]))
+            .filter { !$0.group.hasPrefix("codec") && $0.group != MemoryCopy.group }
+        #expect(Set(cases.map(\.group)).isSuperset(of: [
+            "int8.quantize.per-token", "fp8.quantize.blockwise128", "mx.quantize", "nvfp4.quantize",
+            "gemv.w8a8", "gemv.fp8-e4m3fn", "gemv.f32", "smoothquant.factors",
+        ]))
+        for c in cases {
+            #expect(c.elements > 0 && c.bytes > 0 && c.sizeClass == .cache, "\(c.name)")
+            c.prepare()()  // traps (try!) if an API rejects the benchmark's own inputs
+        }
+    }
+
     @Test func filterSelection() throws {
         let cases = [countingCase("codec.encode/e4m3fn/cache/t1"), countingCase("codec.decode/e5m2/dram/t1")]
         #expect(try BenchRunner.select(cases, filter: "e4m3").map(\.name) == ["codec.encode/e4m3fn/cache/t1"])

@@ -58,6 +58,31 @@ struct CompareTests {
         #expect(BenchComparison(base: base, head: head, threshold: 0.02).regressions.count == 1)
     }
 
+    @Test func overlappingRunsAreNotARegression() {
+        // Median +30 % with a tight MAD, but one head repetition was as fast as the base's
+        // slowest: the runs overlap, so the slowdown is not established.
+        var head = sampleBench("x", median: 1.3e-3, spread: 0.001)
+        head.samples[0] = 1.0e-3
+        head = BenchResult(name: head.name, group: head.group, sizeClass: head.sizeClass, threads: 1, elements: head.elements,
+                           bytes: head.bytes, warmupIterations: 1, iterationsPerRepetition: 1, samples: head.samples)
+        let c = BenchComparison(base: run([sampleBench("x", median: 1e-3, spread: 0.001)]), head: run([head]))
+        #expect(c.rows[0].change! > 0.25 && c.rows[0].noiseBand! < 0.01)
+        #expect(c.rows[0].verdict == .withinNoise)
+    }
+
+    @Test func noiseWarnings() {
+        var loaded = fixedStamp()
+        loaded.loadAverage = 9.5
+        let base = ResultsFile(stamp: loaded, benchmarks: [noisyBench("a", median: 1e-3, noise: 0.01, seed: 1, count: 3)])
+        let c = BenchComparison(base: base, head: run([noisyBench("a", median: 1e-3, noise: 0.01, seed: 2, count: 3)]))
+        #expect(c.environmentDifferences.isEmpty)
+        #expect(c.noiseWarnings == [
+            "the base run started with load average 9.50 on 2 cores (other processes competed for the CPU)",
+            "some cases have only 3 repetitions; the noise estimate needs about 5 or more (use --repetitions)",
+        ])
+        #expect(c.markdown().contains("> ⚠️ some cases have only 3 repetitions"))
+    }
+
     @Test func fasterNewAndMissing() {
         let base = run([sampleBench("a", median: 2e-3), sampleBench("gone", median: 1e-3)])
         let head = run([sampleBench("a", median: 1e-3), sampleBench("added", median: 1e-3)])

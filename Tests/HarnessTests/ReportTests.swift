@@ -101,8 +101,8 @@ struct ReportTests {
             ]))
         suites.append(SuiteResult(
             suite: "mse-gain", caseName: "per-tensor", passed: true, covered: 3, mismatches: 0,
-            metrics: [Metric(name: "gain@f=1", value: 1.2, bound: nil), Metric(name: "gain@f=20", value: 18),
-                      Metric(name: "gain@f=100", value: 48)]))
+            metrics: [Metric(name: "gain@f=1", value: 1.2, bound: nil), Metric(name: "gain@f=20", value: 18, bound: 10, boundKind: .lower),
+                      Metric(name: "gain@f=100", value: 48, bound: 50, boundKind: .lower)]))
         suites.append(SuiteResult(
             suite: "smoothing-identity", caseName: "alpha=0.5", passed: false, covered: 1, mismatches: 1,
             metrics: [Metric(name: "max rel error", value: 3e-6, bound: 1e-6), Metric(name: "mean | rel error", value: 1e-7, bound: 1e-6)]))
@@ -176,6 +176,8 @@ struct ReportTests {
         let a = ReportWriter(ReportInput(files: [("verify.json", verifyFile())])).renderAccuracy(charts: &charts)
         #expect(a.contains("| `alpha=0.5` | 3.00e-06 ❌ > 1.00e-06 | 1.00e-07 ✅ ≤ 1.00e-06 |"))
         #expect(a.contains("mean \\| rel error"))  // escaped pipe in a header
+        #expect(a.contains("| `per-tensor` | 1.20 | 18.0 ✅ ≥ 10.0 | 48.0 ❌ < 50.0 |"))
+        #expect(a.contains("| **within bounds** | — | ✅ | ❌ |"))
         #expect(charts.map(\.name) == [
             "charts/alpha-sweep-relative-mse-vs-alpha.svg", "charts/alpha-sweep-error-histogram.svg",
             "charts/mse-gain-f-curve.svg",
@@ -283,6 +285,21 @@ struct ReportTests {
         let a = ReportWriter(ReportInput(files: [("verify.json", verifyFile()), ("bench.json", benchFile())])).render()
         let b = ReportWriter(ReportInput(files: [("verify.json", verifyFile()), ("bench.json", benchFile())])).render()
         #expect(a.map(\.contents) == b.map(\.contents))
+    }
+
+    @Test func metricBounds() {
+        #expect(Metric(name: "e", value: 1e-7, bound: 1e-6).withinBound == true)
+        #expect(Metric(name: "e", value: 2e-6, bound: 1e-6).withinBound == false)
+        #expect(Metric(name: "e", value: .nan, bound: 1e-6).withinBound == false)
+        #expect(Metric(name: "g", value: 9, bound: 10, boundKind: .lower).withinBound == false)
+        #expect(Metric(name: "b", value: -0.5, bound: 0.4, boundKind: .magnitude).withinBound == false)
+        #expect(Metric(name: "b", value: -0.3, bound: 0.4, boundKind: .magnitude).withinBound == true)
+        #expect(Metric(name: "x", value: 3).withinBound == nil)
+        // A suite that says it passed with a metric outside its bound fails the verdict.
+        var r = sampleSuite()
+        r.metrics = [Metric(name: "max rel error", value: 2e-6, bound: 1e-6)]
+        #expect(r.passed && !r.verdictPassed)
+        #expect(failureReason(r) == "max rel error = 2.00e-06 outside its bound 1.00e-06")
     }
 
     @Test func numberFormatting() {

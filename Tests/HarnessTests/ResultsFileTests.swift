@@ -48,6 +48,9 @@ struct ResultsFileTests {
         #expect(!s.cpuModel.isEmpty && !s.machine.isEmpty)
         #expect(s.date.hasSuffix("Z") && s.date.count == 20)
         #expect(s.gitCommit == "unknown" || s.gitCommit.count == 40)
+        #if os(Linux)
+        #expect(s.loadAverage.map { $0 >= 0 } == true)
+        #endif
         #expect(RunStamp.current(environment: ["QUANTCHECK_MACHINE": "CI Runner #3"]).machine == "ci-runner-3")
         #expect(RunStamp.slug("AMD EPYC 7B13 64-Core Processor-2c") == "amd-epyc-7b13-64-core-processor-2c")
     }

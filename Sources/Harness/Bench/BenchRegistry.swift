@@ -9,10 +9,12 @@ import Quant
 /// `families`. Names follow `group/variant/size/tN` so `--filter` can pick by any part.
 public enum BenchRegistry {
     public static let families: [@Sendable (BenchContext) -> [BenchCase]] = [
+        { ctx in ctx.sizes.flatMap { s in ctx.threadCounts.map { MemoryCopy.reference(size: s, threads: $0) } } },
         CodecBenchmarks.bulkEncode,
         CodecBenchmarks.bulkDecode,
         CodecBenchmarks.scalar,
         CodecBenchmarks.float64Encode,
+        QuantAlgorithmBenchmarks.all,
     ]
 
     public static func cases(_ context: BenchContext = BenchContext()) -> [BenchCase] {

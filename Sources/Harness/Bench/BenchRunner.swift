@@ -104,12 +104,7 @@ public struct BenchRunner: Sendable {
         _ cases: [BenchCase], references: (SizeClass, Int) -> BenchCase?,
         progress: ProgressReporter? = nil
     ) -> [BenchResult] {
-        var needed: [(SizeClass, Int)] = []
-        for c in cases where !needed.contains(where: { $0 == (c.sizeClass, c.threads) }) {
-            needed.append((c.sizeClass, c.threads))
-        }
-        let refCases = needed.compactMap { references($0.0, $0.1) }
-            .filter { r in !cases.contains { $0.name == r.name } }
+        let refCases = Self.referenceCases(for: cases, references: references)
         var results: [BenchResult] = []
         for c in refCases + cases {
             results.append(measure(c))
@@ -117,6 +112,16 @@ public struct BenchRunner: Sendable {
         }
         progress?.finish()
         return Self.attachRoofline(results)
+    }
+
+    /// The reference cases `cases` need: one per distinct (size class, thread count), unless
+    /// already among the cases.
+    public static func referenceCases(for cases: [BenchCase], references: (SizeClass, Int) -> BenchCase?) -> [BenchCase] {
+        var needed: [(SizeClass, Int)] = []
+        for c in cases where c.group != MemoryCopy.group && !needed.contains(where: { $0 == (c.sizeClass, c.threads) }) {
+            needed.append((c.sizeClass, c.threads))
+        }
+        return needed.compactMap { references($0.0, $0.1) }.filter { r in !cases.contains { $0.name == r.name } }
     }
 
     /// Sets `rooflineReference`/`rooflineFraction` of every non-reference result from the

@@ -17,12 +17,25 @@ public struct Verdict: Sendable, Hashable {
 }
 
 extension SuiteResult {
-    /// Passed as stated *and* complete: an exhaustive case that covered fewer inputs than it
-    /// expected fails here even if its producer said it passed.
-    public var verdictPassed: Bool { passed && (expected == nil || expected == covered) }
+    /// Passed as stated, complete, and within every metric bound: an exhaustive case that
+    /// covered fewer inputs than it expected, or a metric outside its stated bound, fails here
+    /// even if its producer said it passed.
+    public var verdictPassed: Bool {
+        passed && (expected == nil || expected == covered) && metrics.allSatisfy { $0.withinBound != false }
+    }
 }
 
 /// Everything a report is built from.
+/// Why a case failed, in a few words: coverage, mismatches, a metric out of bounds.
+func failureReason(_ r: SuiteResult) -> String {
+    if let e = r.expected, e != r.covered { return "covered \(r.covered) of \(e) inputs" }
+    if r.mismatches > 0 { return "\(r.mismatches) mismatches" }
+    if let m = r.metrics.first(where: { $0.withinBound == false }) {
+        return "\(m.name) = \(Fmt.sig(m.value)) outside its bound \(Fmt.sig(m.bound!))"
+    }
+    return "failed"
+}
+
 public struct ReportInput: Sendable {
     public var files: [(path: String, file: ResultsFile)]
     public var verdict: Verdict?
@@ -49,9 +62,7 @@ public struct ReportInput: Sendable {
         let failed = suites.filter { !$0.verdictPassed }
         var failures = failed.prefix(20).map { r -> String in
             var s = "\(r.suite)\(r.caseName.isEmpty ? "" : " \(r.caseName)"): "
-            if let e = r.expected, e != r.covered { s += "covered \(r.covered) of \(e) inputs" }
-            else if r.mismatches > 0 { s += "\(r.mismatches) mismatches" }
-            else { s += "failed" }
+            s += failureReason(r)
             if let err = r.parameters["error"] { s += " (\(err))" }
             return s
         }
@@ -302,24 +313,36 @@ public struct ReportWriter {
         let uniform = rs.allSatisfy { $0.metrics.map(\.name) == names }
         func cell(_ m: Metric) -> String {
             var s = Fmt.sig(m.value) + (m.unit.map { " \($0)" } ?? "")
-            if let b = m.bound {
-                s += m.value <= b ? " ✅ ≤ \(Fmt.sig(b))" : " ❌ > \(Fmt.sig(b))"
+            if let b = m.bound, let ok = m.withinBound {
+                let relation: String
+                switch m.boundKind ?? .upper {
+                case .upper: relation = ok ? "≤" : ">"
+                case .lower: relation = ok ? "≥" : "<"
+                case .magnitude: relation = ok ? "|·| ≤" : "|·| >"
+                }
+                s += " \(ok ? "✅" : "❌") \(relation) \(Fmt.sig(b))"
             }
             return s
         }
         if uniform && names.count <= 6 && !names.isEmpty {
             var t = MarkdownTable(["case"] + names, alignments: [.left] + names.map { _ in .right })
             for r in rs { t.add([r.caseName.isEmpty ? "—" : "`\(r.caseName)`"] + r.metrics.map(cell)) }
-            t.add(["**verdict**"] + names.map { n in
-                rs.allSatisfy { r in r.metrics.first { $0.name == n }.map { $0.bound == nil || $0.value <= $0.bound! } ?? true } ? "✅" : "❌"
-            })
+            // Bounded columns only: a metric without a bound is information, not a check.
+            if rs.contains(where: { $0.metrics.contains { $0.bound != nil } }) {
+                t.add(["**within bounds**"] + names.map { n in
+                    let bounded = rs.compactMap { r in r.metrics.first { $0.name == n && $0.bound != nil } }
+                    if bounded.isEmpty { return "—" }
+                    return bounded.allSatisfy { $0.withinBound == true } ? "✅" : "❌"
+                })
+            }
             return t.render()
         }
         var t = MarkdownTable(["case", "metric", "value", "bound", "within bound"], alignments: [.left, .left, .right, .right, .center])
         for r in rs {
             for m in r.metrics {
                 t.add([r.caseName.isEmpty ? "—" : "`\(r.caseName)`", m.name, Fmt.sig(m.value) + (m.unit.map { " \($0)" } ?? ""),
-                       m.bound.map { Fmt.sig($0) } ?? "—", m.bound.map { m.value <= $0 ? "✅" : "❌" } ?? "—"])
+                       m.bound.map { (m.boundKind == .lower ? "≥ " : m.boundKind == .magnitude ? "|·| ≤ " : "≤ ") + Fmt.sig($0) } ?? "—",
+                       m.withinBound.map { $0 ? "✅" : "❌" } ?? "—"])
             }
         }
         return t.render()
@@ -365,13 +388,16 @@ public struct ReportWriter {
         // Metric-name convention.
         var axes: [String] = []
         var curves: [String: [(name: String, points: [(x: Double, y: Double)])]] = [:]
+        var quantities: [String: [String]] = [:]
         for r in rs {
             for m in r.metrics {
                 guard let at = m.name.range(of: "@"), let eq = m.name[at.upperBound...].firstIndex(of: "="),
                       let x = Double(m.name[m.name.index(after: eq)...]) else { continue }
                 let axis = String(m.name[at.upperBound..<eq])
-                let series = String(m.name[..<at.lowerBound]) + (rs.count > 1 && !r.caseName.isEmpty ? " (\(r.caseName))" : "")
+                let quantity = String(m.name[..<at.lowerBound])
+                let series = quantity + (rs.count > 1 && !r.caseName.isEmpty ? " (\(r.caseName))" : "")
                 if curves[axis] == nil { axes.append(axis) }
+                if !quantities[axis, default: []].contains(quantity) { quantities[axis, default: []].append(quantity) }
                 var list = curves[axis, default: []]
                 if let i = list.firstIndex(where: { $0.name == series }) { list[i].points.append((x, m.value)) }
                 else { list.append((series, [(x, m.value)])) }
@@ -383,9 +409,9 @@ public struct ReportWriter {
             let ys = list.flatMap(\.points).map(\.y)
             let positive = ys.allSatisfy { $0 > 0 }
             let logY = positive && (ys.max()! / ys.min()! > 100)
-            let title = "\(suite): metrics against \(axis)"
+            let title = "\(suite): \(quantities[axis]!.joined(separator: ", ")) against \(axis)"
             charts.append(Chart(title: title, file: "charts/\(RunStamp.slug(suite))-\(RunStamp.slug(axis))-curve.svg", svg: SVGChart.line(
-                title: title, xLabel: axis, yLabel: "value",
+                title: title, xLabel: axis, yLabel: quantities[axis]!.joined(separator: ", "),
                 series: list.map { SVGChart.Series(name: $0.name, points: $0.points) }, logY: logY)))
         }
         return charts
@@ -402,17 +428,7 @@ public struct ReportWriter {
             if let debug = input.files.first(where: { !$0.file.benchmarks.isEmpty && $0.file.stamp.buildConfiguration == "debug" }) {
                 out += "> ⚠️ `\(debug.path)` was measured in a **debug** build: timings are not representative.\n\n"
             }
-            out += "Roofline = the case's bytes/s ÷ `memcpy` bytes/s of the same size class and thread count, measured in the same run (bytes = read + written). Sizes: cache = 16 Ki elements (64 KiB of Float32), dram = 16 Mi elements (64 MiB of Float32).\n\n"
-            var t = MarkdownTable(
-                ["benchmark", "size", "threads", "median", "min – max", "MAD", "elements/s", "bytes/s", "roofline"],
-                alignments: [.left, .left, .right, .right, .right, .right, .right, .right, .right])
-            for b in all {
-                t.add(["`\(b.name)`", b.sizeClass, String(b.threads), Fmt.seconds(b.medianSeconds),
-                       "\(Fmt.seconds(b.minSeconds)) – \(Fmt.seconds(b.maxSeconds))",
-                       "±" + Fmt.percent(b.relativeMAD), Fmt.si(b.elementsPerSecond, unit: "/s"),
-                       Fmt.si(b.bytesPerSecond, unit: "B/s"), b.rooflineFraction.map(Fmt.percent) ?? "—"])
-            }
-            out += t.render() + "\n"
+            out += Self.throughputTable(all) + "\n"
             var groups: [String] = []
             for b in all where b.group != MemoryCopy.group && !groups.contains(b.group) { groups.append(b.group) }
             for g in groups {
@@ -431,6 +447,21 @@ public struct ReportWriter {
         if let c = input.comparison { out += c.markdown() + "\n" }
         out += renderHistory(charts: &charts)
         return out
+    }
+
+    /// The benchmark table (printed by `bench` too), with a one-line legend.
+    public static func throughputTable(_ all: [BenchResult]) -> String {
+        let out = "Roofline = the case's bytes/s ÷ `memcpy` bytes/s of the same size class and thread count, measured in the same run (bytes = read + written). Sizes: cache = 16 Ki elements (64 KiB of Float32), dram = 16 Mi elements (64 MiB of Float32). MAD relative to the median.\n\n"
+        var t = MarkdownTable(
+            ["benchmark", "size", "threads", "median", "min – max", "MAD", "elements/s", "bytes/s", "roofline"],
+            alignments: [.left, .left, .right, .right, .right, .right, .right, .right, .right])
+        for b in all {
+            t.add(["`\(b.name)`", b.sizeClass, String(b.threads), Fmt.seconds(b.medianSeconds),
+                   "\(Fmt.seconds(b.minSeconds)) – \(Fmt.seconds(b.maxSeconds))",
+                   "±" + Fmt.percent(b.relativeMAD), Fmt.si(b.elementsPerSecond, unit: "/s"),
+                   Fmt.si(b.bytesPerSecond, unit: "B/s"), b.rooflineFraction.map(Fmt.percent) ?? "—"])
+        }
+        return out + t.render()
     }
 
     /// Trend charts from the recorded history: per machine and benchmark group, one line per

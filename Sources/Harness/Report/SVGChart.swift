@@ -135,7 +135,7 @@ public enum SVGChart {
         }
         let step = max(1, Int((Double(edges.count) / 10).rounded(.up)))
         for (i, e) in edges.enumerated() where i % step == 0 || i == edges.count - 1 {
-            svg += text(left + Double(i) * binW, top + ph + 16, Fmt.sig(e), anchor: "middle", size: 10)
+            svg += text(left + Double(i) * binW, top + ph + 16, Axis.trim(Fmt.sig(e)), anchor: "middle", size: 10)
         }
         svg += text(left + pw / 2, h - 14, xLabel, anchor: "middle")
         svg += "<text x=\"18\" y=\"\(n(top + ph / 2))\" transform=\"rotate(-90 18 \(n(top + ph / 2)))\" text-anchor=\"middle\" font-size=\"12\">\(escape(yLabel + (logY ? " (log)" : "")))</text>\n"
@@ -260,15 +260,28 @@ public enum SVGChart {
             ticks = t
         }
 
+        /// `0.200` → `0.2`, `100` stays, `1.50e-05` → `1.5e-05`.
+        static func trim(_ s: String) -> String {
+            let parts = s.split(separator: "e", maxSplits: 1).map(String.init)
+            guard parts[0].contains(".") else { return s }
+            var m = parts[0]
+            while m.hasSuffix("0") { m.removeLast() }
+            if m.hasSuffix(".") { m.removeLast() }
+            return parts.count == 2 ? m + "e" + parts[1] : m
+        }
+
         func fraction(_ v: Double) -> Double {
             let x = log ? Foundation.log10(v) : v
             return hi > lo ? (x - lo) / (hi - lo) : 0.5
         }
 
         func label(_ t: Double) -> String {
-            guard log else { return Fmt.sig(t) }
+            guard log else {
+                // Large values with an SI prefix (350 M), others with trailing zeros trimmed.
+                return abs(t) >= 1e4 ? Fmt.si(t, unit: "").trimmingCharacters(in: .whitespaces) : Self.trim(Fmt.sig(t))
+            }
             let e = Int(Foundation.log10(t).rounded())
-            return (-2...3).contains(e) ? Fmt.sig(t) : "1e\(e)"
+            return (-2...3).contains(e) ? Self.trim(Fmt.sig(t)) : "1e\(e)"
         }
     }
 }
