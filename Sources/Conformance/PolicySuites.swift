@@ -95,7 +95,7 @@ public enum StochasticSuite {
             counterexamples: failures,
             metrics: [
                 Metric(name: "worst |freq−p| / threshold", value: worstRatio, bound: 1),
-                Metric(name: "pooled normalised bias", value: pooledBias, bound: pooledThreshold),
+                Metric(name: "pooled normalised bias", value: pooledBias, bound: pooledThreshold, boundKind: .magnitude),
             ],
             parameters: ["seed": "\(seed)", "draws": "\(n)", "falseAlarmRate": "\(falseAlarmRate)", "tests": "\(m)"],
             wallSeconds: Date().timeIntervalSince(t0))
