@@ -47,6 +47,16 @@ extension NarrowFloatCodec {
             zero_code: pair { format.hasZero ? format.codeForZero(negative: $0) : format.canonicalNaN(negative: true)! })
     }
 
+    /// The decode kernel's format constants (its arithmetic decode; the table covers the rest).
+    var decodeParameters: qk_decode_params {
+        qk_decode_params(
+            p: Int32(format.mantissaBits), bias: Int32(format.bias), sign_bit: UInt32(format.signMask),
+            max_mag: UInt32(format.maxFiniteMagnitudeCode),
+            inf_mag: format.infinityCode(negative: false).map { UInt32($0) } ?? 0xFFFF_FFFF,
+            nan_nz: format.nan == .negativeZero ? UInt32(format.signMask) : 0xFFFF_FFFF,
+            has_subnormals: format.hasSubnormals ? 1 : 0)
+    }
+
     /// Whether the bulk path can use the vectorised kernels (everything but stochastic rounding).
     var usesKernel: Bool {
         policy.rounding != .stochastic && !(policy.profile == .mlDtypes && MLDtypesProfile.needsScalarPath(format))
@@ -177,9 +187,10 @@ extension NarrowFloatCodec {
         try check(codes.count, output.count, codeBits: 8, threads: threads)
         let table = tables.float32
         let count = UInt32(format.codeCount)
+        var dp = decodeParameters
         let firstBad = table.withUnsafeBufferPointer { t in
             Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
-                lo + qk_decode_u8_f32(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count)
+                lo + qk_decode_u8_f32_format(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count, &dp)
             }
         }
         if let i = firstBad { throw .invalidCode(index: i, code: UInt16(codes[i]), format: format.name) }
@@ -192,9 +203,10 @@ extension NarrowFloatCodec {
         try check(codes.count, output.count, codeBits: 16, threads: threads)
         let table = tables.float32
         let count = UInt32(format.codeCount)
+        var dp = decodeParameters
         let firstBad = table.withUnsafeBufferPointer { t in
             Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
-                lo + qk_decode_u16_f32(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count)
+                lo + qk_decode_u16_f32_format(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count, &dp)
             }
         }
         if let i = firstBad { throw .invalidCode(index: i, code: codes[i], format: format.name) }

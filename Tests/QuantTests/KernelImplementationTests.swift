@@ -234,6 +234,37 @@ extension KernelMatchesScalar {
         }
     }
 
+    /// Every code of every format through the bulk decode (arithmetic where the format allows it,
+    /// table elsewhere), bit for bit against the decode table, in both code widths.
+    @Test(arguments: FloatFormat.all)
+    func bulkDecodeOfEveryCode(_ format: FloatFormat) throws {
+        let codec = NarrowFloatCodec(format: format)
+        let codes = (0..<format.codeCount).map { UInt16($0) } + (0..<format.codeCount).reversed().map { UInt16($0) }
+        let want = codes.map { codec.decodeFloat($0).bitPattern }
+        #expect(try codec.decode(codes).map(\.bitPattern) == want, "\(format) (16-bit storage)")
+        if format.bitWidth <= 8 {
+            #expect(try codec.decode(codes.map { UInt8($0) }).map(\.bitPattern) == want, "\(format)")
+        }
+    }
+
+    @Test func arithmeticDecodeCoversEveryFormatButE8M0AndCatchesWrongConstants() throws {
+        guard qk_impl_available(Int32(QK_IMPL_AVX2)) != 0 else { return }
+        for format in FloatFormat.all {
+            var dp = NarrowFloatCodec(format: format).decodeParameters
+            #expect((qk_decode_fast_path_covers(&dp) != 0) == (format != .e8m0fnu), "\(format)")
+        }
+        // Negative control: a bias off by one must show in the comparison with the table.
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        var wrong = codec.decodeParameters
+        wrong.bias += 1
+        let codes = (0..<256).map { UInt8($0) }
+        var out = [Float](repeating: 0, count: 256)
+        codec.tables.float32.withUnsafeBufferPointer { t in
+            _ = qk_decode_u8_f32_format(codes, &out, 256, t.baseAddress, 256, &wrong)
+        }
+        #expect(codes.indices.contains { out[$0].bitPattern != codec.decodeFloat(UInt16($0)).bitPattern })
+    }
+
     /// Negative controls: kernels fed deliberately wrong parameters (toward zero where the codec
     /// rounds to nearest; ties on the significand where E8M0FNU ties on the code) must be caught
     /// by the same comparison.
