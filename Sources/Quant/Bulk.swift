@@ -58,7 +58,9 @@ extension NarrowFloatCodec {
     }
 
     /// Whether the bulk path can use the vectorised kernels (everything but stochastic rounding).
-    var usesKernel: Bool { policy.rounding != .stochastic }
+    var usesKernel: Bool {
+        policy.rounding != .stochastic && !(policy.profile == .mlDtypes && MLDtypesProfile.needsScalarPath(format))
+    }
 
     // MARK: - Bulk encode
 
@@ -150,15 +152,28 @@ extension NarrowFloatCodec {
     }
 
     /// Consecutive Float32 bit patterns `start, start+1, …` → codes: the exhaustive sweep's fused
-    /// input generator over the same loop body as `encode(_:into:)`. Deterministic rules only.
+    /// input generator over the same loop body as `encode(_:into:)` (stochastic rounding draws
+    /// with seed 0 and the offset from `start` as index).
     public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt8>) {
-        precondition(usesKernel && format.bitWidth <= 8 && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        precondition(format.bitWidth <= 8 && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        guard usesKernel else {
+            for i in 0..<output.count {
+                output[i] = UInt8(truncatingIfNeeded: encode(Float(bitPattern: start &+ UInt32(i)), randomBits: SplitMix64.draw(seed: 0, index: UInt64(i))))
+            }
+            return
+        }
         var prm = kernelParameters
         qk_encode_f32_range_u8(start, output.baseAddress, output.count, &prm)
     }
 
     public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt16>) {
-        precondition(usesKernel && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        precondition(UInt64(start) + UInt64(output.count) <= 1 << 32)
+        guard usesKernel else {
+            for i in 0..<output.count {
+                output[i] = encode(Float(bitPattern: start &+ UInt32(i)), randomBits: SplitMix64.draw(seed: 0, index: UInt64(i)))
+            }
+            return
+        }
         var prm = kernelParameters
         qk_encode_f32_range_u16(start, output.baseAddress, output.count, &prm)
     }
