@@ -40,11 +40,53 @@ void qk_encode_f32_range_u16(uint32_t start, uint16_t *out, size_t n, const qk_e
 size_t qk_decode_u8_f32(const uint8_t *in, float *out, size_t n, const float *table, uint32_t code_count);
 size_t qk_decode_u16_f32(const uint16_t *in, float *out, size_t n, const float *table, uint32_t code_count);
 
+/// The format constants of the arithmetic decode (derived in Swift from the descriptor).
+typedef struct {
+    int32_t p;               // mantissa bits
+    int32_t bias;
+    uint32_t sign_bit;       // sign mask of the code (0 for unsigned formats)
+    uint32_t max_mag;        // largest finite magnitude code
+    uint32_t inf_mag;        // magnitude of the infinity codes, or 0xFFFFFFFF without infinities
+    uint32_t nan_nz;         // the fnuz NaN code (sign bit, zero magnitude), or 0xFFFFFFFF
+    uint32_t has_subnormals; // 0 for E8M0FNU (its exponent field 0 is a normal binade)
+} qk_decode_params;
+
+/// As qk_decode_u8_f32 / qk_decode_u16_f32, computing the values from the format constants where
+/// they allow it (every built-in format but E8M0FNU; same results as the table, which serves the
+/// rest and the tails).
+size_t qk_decode_u8_f32_format(const uint8_t *in, float *out, size_t n, const float *table, uint32_t count,
+                               const qk_decode_params *dp);
+size_t qk_decode_u16_f32_format(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count,
+                                const qk_decode_params *dp);
+/// Whether the arithmetic decode runs for these constants on this machine (AVX2 needed).
+int qk_decode_fast_path_covers(const qk_decode_params *dp);
+
 /// Index of the first element of out[0..<n] different from `expected`, or n.
 size_t qk_find_mismatch_u8(const uint8_t *out, size_t n, uint8_t expected);
 size_t qk_find_mismatch_u16(const uint16_t *out, size_t n, uint16_t expected);
 
 /// 1 when the AVX2 variants are in use.
 int qk_uses_avx2(void);
+
+/// The implementations of the encode loops, selectable for tests and benchmarks (the plain entry
+/// points above use QK_IMPL_AUTO): all must give identical codes.
+enum {
+    QK_IMPL_AUTO = 0,         // the fastest available
+    QK_IMPL_PORTABLE = 1,     // the generic lane, compiled for the baseline ISA
+    QK_IMPL_AVX2_GENERIC = 2, // the generic lane, auto-vectorised for AVX2
+    QK_IMPL_AVX2 = 3,         // the fixed-point AVX2 kernel (falls back to QK_IMPL_AVX2_GENERIC
+                              // for parameters outside its domain; see qk_fast_path_covers)
+};
+/// 1 when `impl` can run on this machine.
+int qk_impl_available(int impl);
+/// Whether the fixed-point AVX2 kernel handles these parameters itself (all built-in formats and
+/// deterministic rules do); 0 on machines without it.
+int qk_fast_path_covers(const qk_encode_params *prm);
+/// The encode loops with an explicit implementation. Return the implementation that ran, or -1
+/// (and write nothing) when `impl` is not available here.
+int qk_encode_f32_u8_impl(int impl, const float *in, uint8_t *out, size_t n, const qk_encode_params *prm);
+int qk_encode_f32_u16_impl(int impl, const float *in, uint16_t *out, size_t n, const qk_encode_params *prm);
+int qk_encode_f32_range_u8_impl(int impl, uint32_t start, uint8_t *out, size_t n, const qk_encode_params *prm);
+int qk_encode_f32_range_u16_impl(int impl, uint32_t start, uint16_t *out, size_t n, const qk_encode_params *prm);
 
 #endif
