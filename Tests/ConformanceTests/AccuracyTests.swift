@@ -11,7 +11,7 @@ enum AccuracyFixtures {
     static let identitySizes = SmoothingIdentitySuite.Sizes(tokens: 8, inFeatures: 64, outFeatures: 12, batch: 2, foldTokens: 4)
     static let scenario = MSEGainSuite.Scenario(
         id: "test", tokens: 64, inFeatures: 128, outFeatures: 8, calibrationTokens: nil, outlierChannels: 4,
-        tail: .gaussian, modelSeed: 11, dataSeed: 12, calibrationSeed: 13, casePrefix: "")
+        tail: .gaussian, modelSeed: 11, dataSeed: 12, calibrationSeed: 13, casePrefix: "", alphaSearchTokens: 32)
     static let intSizes = IntegerBoundSuite.Sizes(rows: 8, columns: 200)
     static let fp8Sizes = FP8ScalingSuite.Sizes(rows: 6, columns: 96)
     static let w8a8Shapes = [W8A8Suite.Shape(out: 6, inF: 70, batch: 2), W8A8Suite.Shape(out: 3, inF: 600, batch: 1, extreme: true)]

@@ -102,6 +102,9 @@ struct FakeQuantEvaluation {
     let wShape: TensorShape
     let calA: [Float]
     let calShape: TensorShape
+    /// The first rows of the calibration batch, on which auto-α is searched.
+    let searchA: [Float]
+    let searchShape: TensorShape
     /// Exact Y = A·Wᵀ (oracle).
     let exact: ExactMatrix
     /// mean(Y²) of the exact output.
@@ -112,7 +115,7 @@ struct FakeQuantEvaluation {
     let threads: Int
     let referenceSeconds: Double
 
-    init(layer: SyntheticLayer, calibration: SyntheticLayer, impl: FakeQuantLayerImplementation, threads: Int) throws {
+    init(layer: SyntheticLayer, calibration: SyntheticLayer, searchTokens: Int, impl: FakeQuantLayerImplementation, threads: Int) throws {
         self.layer = layer
         self.calibration = calibration
         self.impl = impl
@@ -123,6 +126,9 @@ struct FakeQuantEvaluation {
         wShape = try TensorShape(rows: layer.outFeatures, columns: layer.inFeatures)
         calA = calibration.activations()
         calShape = try TensorShape(rows: calibration.tokens, columns: calibration.inFeatures)
+        let rows = min(searchTokens, calibration.tokens)
+        searchA = Array(calA[0..<(rows * calibration.inFeatures)])
+        searchShape = try TensorShape(rows: rows, columns: calibration.inFeatures)
         let t0 = Date()
         exact = try ExactProductCache.product(layer: layer, a: a, w: w)
         referenceSeconds = Date().timeIntervalSince(t0)
@@ -149,13 +155,15 @@ struct FakeQuantEvaluation {
     /// The α grid of the search and sweep: k/20, k = 0…20 (exactly rounded, as `searchAlpha`).
     static let alphaGrid: [Double] = (0...20).map { Double($0) / 20 }
 
-    /// Automatic α. INT8 variants: `impl.searchAlpha` (Quant's); the suite re-runs the same
-    /// criterion (MSE against the binary64 output of the calibration batch, grid k/20, ties to
-    /// the smaller α) and reports disagreement. INT4/FP8 variants: the suite's grid search.
+    /// Automatic α, searched on `searchA` (the first rows of the calibration batch; the
+    /// factors inside the search come from those rows' maxima). INT8 variants:
+    /// `impl.searchAlpha` (Quant's); the suite re-runs the same criterion (MSE against the
+    /// binary64 output of those rows, grid k/20, ties to the smaller α) and reports
+    /// disagreement. INT4/FP8 variants: the suite's grid search with that criterion.
     func autoAlpha(_ q: ActivationQuantization) throws -> (alpha: Double, source: String, disagreement: String?) {
         let own = try gridSearch(q)
         if let scaling = q.int8Scaling {
-            let quant = try impl.searchAlpha(calA, calShape, w, wShape, scaling)
+            let quant = try impl.searchAlpha(searchA, searchShape, w, wShape, scaling)
             // Quant's α must minimise the criterion (summation order may differ: allow 1e-9 relative).
             let k = Self.alphaGrid.firstIndex(of: quant.alpha)
             let best = own.curve.min() ?? .infinity
@@ -167,14 +175,16 @@ struct FakeQuantEvaluation {
     }
 
     func gridSearch(_ q: ActivationQuantization) throws -> (alpha: Double, curve: [Double]) {
-        let reference = Float64Matmul.product(calA, rows: calibration.tokens, w, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
+        let rows = searchShape.rows
+        let searchAMax = try impl.activationMax(searchA, searchShape)
+        let reference = Float64Matmul.product(searchA, rows: rows, w, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
         var best = (alpha: 0.0, mse: Double.infinity)
         var curve: [Double] = []
         for alpha in Self.alphaGrid {
-            let s = try impl.factors(aMax, wMax, alpha)
-            let aq = try impl.fakeQuantActivations(try impl.smoothActivations(calA, calShape, s), calShape, q)
+            let s = try impl.factors(searchAMax, wMax, alpha)
+            let aq = try impl.fakeQuantActivations(try impl.smoothActivations(searchA, searchShape, s), searchShape, q)
             let wq = try impl.fakeQuantWeights(try impl.smoothWeights(w, wShape, s), wShape)
-            let y = Float64Matmul.product(aq, rows: calibration.tokens, wq, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
+            let y = Float64Matmul.product(aq, rows: rows, wq, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
             var sum = 0.0
             for k in 0..<y.count { sum += (y[k] - reference[k]) * (y[k] - reference[k]) }
             let m = sum / Double(y.count)
@@ -220,23 +230,29 @@ public enum MSEGainSuite {
         public var calibrationSeed: UInt64
         /// Prefix of the case names (empty for the main scenario of a run).
         public var casePrefix: String
+        /// Auto-α is searched on the first this-many tokens of the calibration batch.
+        public var alphaSearchTokens: Int
 
-        /// The default run: REFERENCE.md §3's X 512×1024 with 8 outlier channels ×f and in-sample
-        /// calibration, the out dimension reduced to 64 so the exact reference stays within
-        /// seconds (max|W_j| over 64 rows instead of 1024 changes the per-tensor gains).
+        /// The default run: REFERENCE.md §3's layer (in = 1024, 8 outlier channels ×f, W N(0, 0.02²),
+        /// in-sample calibration) reduced to 256 tokens and 64 outputs, auto-α searched on the
+        /// first 64 tokens, so that the run stays within seconds in release builds (and within a
+        /// minute in debug builds, where the determinism tests run it). Fewer tokens and output
+        /// rows lower the per-tensor gains (max|A| over fewer tokens, max|W_j| over fewer rows).
         public static let quick = Scenario(
-            id: "quick", tokens: 512, inFeatures: 1024, outFeatures: 64, calibrationTokens: nil, outlierChannels: 8,
-            tail: .gaussian, modelSeed: 0x5A0_07E1, dataSeed: 0xDA7A, calibrationSeed: 0xCA1B, casePrefix: "")
+            id: "quick", tokens: 256, inFeatures: 1024, outFeatures: 64, calibrationTokens: nil, outlierChannels: 8,
+            tail: .gaussian, modelSeed: 0x5A0_07E1, dataSeed: 0xDA7A, calibrationSeed: 0xCA1B, casePrefix: "",
+            alphaSearchTokens: 64)
         /// `--exhaustive`: the reference scenario of REFERENCE.md §3 itself (out = 1024).
         public static let exhaustive = Scenario(
             id: "exhaustive", tokens: 512, inFeatures: 1024, outFeatures: 1024, calibrationTokens: nil, outlierChannels: 8,
-            tail: .gaussian, modelSeed: 0x5A0_07E1, dataSeed: 0xDA7A, calibrationSeed: 0xCA1B, casePrefix: "")
+            tail: .gaussian, modelSeed: 0x5A0_07E1, dataSeed: 0xDA7A, calibrationSeed: 0xCA1B, casePrefix: "",
+            alphaSearchTokens: 512)
         /// `--exhaustive`, second scenario: held-out calibration (128 tokens) and Student-t(4)
         /// tails, the practical setting (factors from other data than they are applied to).
         public static let heldOut = Scenario(
             id: "held-out", tokens: 512, inFeatures: 1024, outFeatures: 256, calibrationTokens: 128, outlierChannels: 8,
             tail: .studentT(degreesOfFreedom: 4), modelSeed: 0x5A0_07E1, dataSeed: 0xDA7A, calibrationSeed: 0xCA1B,
-            casePrefix: "held-out/")
+            casePrefix: "held-out/", alphaSearchTokens: 128)
 
         public func layer(outlierFactor f: Double) -> SyntheticLayer {
             SyntheticLayer(
@@ -274,7 +290,8 @@ public enum MSEGainSuite {
         for f in factors {
             let tEval = Date()
             let eval = try FakeQuantEvaluation(
-                layer: scenario.layer(outlierFactor: f), calibration: scenario.calibrationLayer(outlierFactor: f), impl: impl, threads: threads)
+                layer: scenario.layer(outlierFactor: f), calibration: scenario.calibrationLayer(outlierFactor: f),
+                searchTokens: scenario.alphaSearchTokens, impl: impl, threads: threads)
             let half = try eval.factors(alpha: 0.5)
             for (k, q) in quantizations.enumerated() {
                 // The first case of each f also carries the set-up (data, exact reference).
@@ -317,6 +334,7 @@ public enum MSEGainSuite {
                 var p = eval.layer.parameters()
                 p["scenario"] = scenario.id
                 p["calibration"] = scenario.calibrationDescription
+                p["alphaSearchTokens"] = "\(eval.searchShape.rows)"
                 p["activations"] = q.rawValue
                 p["weights"] = "int8/per-channel"
                 p["autoAlpha"] = "\(auto.alpha)"
@@ -352,6 +370,7 @@ public enum AlphaSweepSuite {
     ) throws -> [SuiteResult] {
         let eval = try FakeQuantEvaluation(
             layer: scenario.layer(outlierFactor: outlierFactor), calibration: scenario.calibrationLayer(outlierFactor: outlierFactor),
+            searchTokens: scenario.alphaSearchTokens,
             impl: impl, threads: threads)
         return try quantizations.map { q in
             let t0 = Date()
@@ -403,23 +422,23 @@ enum Float64Matmul {
             wd.withUnsafeBufferPointer { wp in
                 let X = SendableConstBuffer(xp), W = SendableConstBuffer(wp)
                 DispatchQueue.concurrentPerform(iterations: workers) { k in
-                    let xb = UnsafeRawPointer(X.p.baseAddress!), wb = UnsafeRawPointer(W.p.baseAddress!)
-                    let stride = MemoryLayout<Double>.stride
+                    let xb = X.p.baseAddress!, wb = W.p.baseAddress!
                     for t in (k * per)..<min(rows, (k + 1) * per) {
-                        let xr = t * inner
+                        let xr = xb + t * inner
                         for o in 0..<outputs {
-                            let wr = o * inner
-                            var acc = SIMD4<Double>(repeating: 0)
+                            let wr = wb + o * inner
+                            var l0 = 0.0, l1 = 0.0, l2 = 0.0, l3 = 0.0
                             var j = 0
                             while j < whole {
-                                let a = xb.loadUnaligned(fromByteOffset: (xr + j) * stride, as: SIMD4<Double>.self)
-                                let b = wb.loadUnaligned(fromByteOffset: (wr + j) * stride, as: SIMD4<Double>.self)
-                                acc += a * b
+                                l0 += xr[j] * wr[j]
+                                l1 += xr[j + 1] * wr[j + 1]
+                                l2 += xr[j + 2] * wr[j + 2]
+                                l3 += xr[j + 3] * wr[j + 3]
                                 j += 4
                             }
-                            var s = (acc[0] + acc[1]) + (acc[2] + acc[3])
+                            var s = (l0 + l1) + (l2 + l3)
                             while j < inner {
-                                s += X.p[xr + j] * W.p[wr + j]
+                                s += xr[j] * wr[j]
                                 j += 1
                             }
                             out.p[t * outputs + o] = s
