@@ -35,7 +35,7 @@ let package = Package(
         /// MPFR-backed reference, derived from definitions only.
         .target(name: "Oracle", dependencies: ["Formats", "CMPFR"]),
         /// The checks: each suite returns a structured result.
-        .target(name: "Conformance", dependencies: ["Formats", "Quant", "Oracle"]),
+        .target(name: "Conformance", dependencies: ["Formats", "Quant", "Oracle", "QuantCheckPlugin"]),
         /// Timing, results JSON, Markdown/SVG, compare and gate.
         .target(name: "Harness", dependencies: ["Formats", "Quant", "Conformance"]),
         .executableTarget(
@@ -52,6 +52,9 @@ let package = Package(
             providers: [.apt(["libmpfr-dev", "libgmp-dev"])]),
         /// Bulk loops in C with run-time AVX2 dispatch (see the header comment above).
         .target(name: "QuantKernels"),
+        /// The plugin C ABI (`include/quantcheck_plugin.h`) and the crash-isolating worker process
+        /// that hosts a plugin for `quantcheck conform`.
+        .target(name: "QuantCheckPlugin", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: - Unit test bundles
 

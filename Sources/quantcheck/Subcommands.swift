@@ -12,5 +12,6 @@ extension QuantCheck {
         MergeCommand.self,
         ReportCommand.self,
         GateCommand.self,
+        ConformCommand.self, PluginWorkerCommand.self,
     ]
 }

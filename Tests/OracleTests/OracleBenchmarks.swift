@@ -47,6 +47,39 @@ struct OracleBenchmarks {
         }
     }
 
+    /// The accuracy-suite reference: A 64×1024 times Wᵀ with W 1024×1024, Float32, exact.
+    @Test func exactMatrixProduct64x1024x1024() throws {
+        var g = SplitMix64(seed: 2024)
+        func value() -> Float {
+            // Activations/weights spread over 2^-12 … 2^4 with random signs.
+            Float(sign: g.next() & 1 == 0 ? .plus : .minus, exponent: Int(g.next() % 17) - 12,
+                  significand: 1 + Float(g.next() % (1 << 23)) / Float(1 << 23))
+        }
+        let t = 64, k = 1024, o = 1024
+        let a = (0..<(t * k)).map { _ in value() }
+        let w = (0..<(o * k)).map { _ in value() }
+        let c = try Self.time("exact A·Wᵀ 64×1024 · (1024×1024)ᵀ Float32, \(ProcessInfo.processInfo.activeProcessorCount) cores") {
+            try ExactLinearAlgebra.matrixProduct(a, w, tokens: t, inFeatures: k, outFeatures: o)
+        }
+        let computed = Self.time("Float32 naive GEMM (for the MSE)") { () -> [Float] in
+            var out = [Float](repeating: 0, count: t * o)
+            for r in 0..<t { for col in 0..<o {
+                var s: Float = 0
+                for i in 0..<k { s += a[r * k + i] * w[col * k + i] }
+                out[r * o + col] = s
+            } }
+            return out
+        }
+        let mse = try Self.time("exact MSE of 65536 entries") { try c.meanSquaredError(of: computed) }
+        print("  MSE(naive Float32 GEMM) = \(mse)")
+        // Spot checks against the Float64 accumulator.
+        for (r, col) in [(0, 0), (17, 999), (63, 1023)] {
+            let d = try ExactLinearAlgebra.dot(Array(a[(r * k)..<((r + 1) * k)]).map(Double.init),
+                                               Array(w[(col * k)..<((col + 1) * k)]).map(Double.init))
+            #expect(d.exact() == c.exact(row: r, column: col))
+        }
+    }
+
     @Test func directRounding() throws {
         let o = try RoundingOracle(format: .e4m3fn)
         var g = SplitMix64(seed: 1)

@@ -47,4 +47,25 @@ size_t qk_find_mismatch_u16(const uint16_t *out, size_t n, uint16_t expected);
 /// 1 when the AVX2 variants are in use.
 int qk_uses_avx2(void);
 
+/// The implementations of the encode loops, selectable for tests and benchmarks (the plain entry
+/// points above use QK_IMPL_AUTO): all must give identical codes.
+enum {
+    QK_IMPL_AUTO = 0,         // the fastest available
+    QK_IMPL_PORTABLE = 1,     // the generic lane, compiled for the baseline ISA
+    QK_IMPL_AVX2_GENERIC = 2, // the generic lane, auto-vectorised for AVX2
+    QK_IMPL_AVX2 = 3,         // the fixed-point AVX2 kernel (falls back to QK_IMPL_AVX2_GENERIC
+                              // for parameters outside its domain; see qk_fast_path_covers)
+};
+/// 1 when `impl` can run on this machine.
+int qk_impl_available(int impl);
+/// Whether the fixed-point AVX2 kernel handles these parameters itself (all built-in formats and
+/// deterministic rules do); 0 on machines without it.
+int qk_fast_path_covers(const qk_encode_params *prm);
+/// The encode loops with an explicit implementation. Return the implementation that ran, or -1
+/// (and write nothing) when `impl` is not available here.
+int qk_encode_f32_u8_impl(int impl, const float *in, uint8_t *out, size_t n, const qk_encode_params *prm);
+int qk_encode_f32_u16_impl(int impl, const float *in, uint16_t *out, size_t n, const qk_encode_params *prm);
+int qk_encode_f32_range_u8_impl(int impl, uint32_t start, uint8_t *out, size_t n, const qk_encode_params *prm);
+int qk_encode_f32_range_u16_impl(int impl, uint32_t start, uint16_t *out, size_t n, const qk_encode_params *prm);
+
 #endif
