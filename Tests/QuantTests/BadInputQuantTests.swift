@@ -150,6 +150,40 @@ struct BadInputQuantTests {
         }
     }
 
+    /// Regressions (calibration fuzz target): persisted states whose counters are near
+    /// `Int.max`, or whose sketch counts wrap when added, decoded fine and then trapped in
+    /// `quantileAbs`, `merge` or the next step. Decoding now refuses them; the same documents
+    /// with sane counters decode (positive controls).
+    @Test func persistedStatesWithImpossibleCountersAreRefused() throws {
+        func decodes<T: Decodable>(_ type: T.Type, _ json: String) -> Bool {
+            (try? JSONDecoder().decode(T.self, from: Data(json.utf8))) != nil
+        }
+        let one: UInt32 = 0x3F80_0000
+        func stats(count: String, counts: String, indices: String = "[16256]") -> String {
+            #"{"count": \#(count), "min": \#(one), "max": \#(one), "mean": 1, "m2": 0, "absMax": \#(one), "bucketIndices": \#(indices), "bucketCounts": \#(counts)}"#
+        }
+        #expect(decodes(CalibrationStatistics.self, stats(count: "3", counts: "[3]")))
+        #expect(!decodes(CalibrationStatistics.self, stats(count: "9223372036854775807", counts: "[9223372036854775807]")))
+        #expect(!decodes(CalibrationStatistics.self, stats(count: "1", counts: "[18446744073709551615, 2]", indices: "[16256, 16257]")))
+        #expect(!decodes(CalibrationStatistics.self, stats(count: "2", counts: "[1, 1]", indices: "[16256, 16256]")))
+        let s = try JSONDecoder().decode(CalibrationStatistics.self, from: Data(stats(count: "3", counts: "[3]").utf8))
+        #expect(try s.quantileAbs(1) == 1)
+
+        func delayed(step: String, overflows: String = "0") -> String {
+            #"{"recipe": {"margin": 0, "historyLength": 1, "algorithm": "max", "updateInterval": 1, "rounding": "exact"}, "formatName": "e4m3fn", "amaxHistory": [0], "scale": 1.0, "scaleInverse": 1.0, "step": \#(step), "overflowCount": \#(overflows), "underflowCount": 0}"#
+        }
+        #expect(decodes(DelayedScalingState.self, delayed(step: "7")))
+        #expect(!decodes(DelayedScalingState.self, delayed(step: "9223372036854775807")))
+        #expect(!decodes(DelayedScalingState.self, delayed(step: "1", overflows: "9223372036854775807")))
+        #expect(!decodes(DelayedScalingState.self, delayed(step: "1", overflows: "-1")))
+
+        func calibrator(tokens: String) -> String {
+            #"{"layers": {"q": {"features": 2, "absMax": [1, 2], "tokens": \#(tokens), "batches": 1}}}"#
+        }
+        #expect((try? SmoothQuantCalibrator(jsonData: Data(calibrator(tokens: "4").utf8))) != nil)
+        #expect((try? SmoothQuantCalibrator(jsonData: Data(calibrator(tokens: "9223372036854775807").utf8))) == nil)
+    }
+
     /// A rejected calibration batch leaves the state exactly as it was (no half-applied batch).
     @Test func rejectedBatchesLeaveStateUnchanged() throws {
         var c = SmoothQuantCalibrator()
