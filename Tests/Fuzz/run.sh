@@ -8,7 +8,7 @@
 #   Tests/Fuzz/run.sh ci [SECONDS]           build, then fuzz every target SECONDS each (default 60)
 #   Tests/Fuzz/run.sh replay TARGET FILE…    run a target once on given inputs (crash triage)
 #
-# Targets: codec npy results gate (one directory each under Tests/Fuzz/, entry `fuzz.swift`).
+# Targets: codec npy results gate calibration (one directory each under Tests/Fuzz/, entry `fuzz.swift`).
 #
 # How a target is built: SwiftPM compiles the library modules once with libFuzzer coverage and
 # AddressSanitizer (`swift build -c release --sanitize fuzzer --sanitize address --target
@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 scratch="$root/.build-fuzz"
-targets=(codec npy results gate)
+targets=(codec npy results gate calibration)
 
 build() {
     swift build -c release --scratch-path "$scratch" --sanitize fuzzer --sanitize address --target Harness \
