@@ -16,7 +16,8 @@ import Formats
 /// threshold of every format here is exactly a Float32 (they need at most 12 significant bits
 /// and lie in the Float32 range, or beyond it: then no finite input reaches them). For each
 /// threshold t with first pattern P(t) = min{p : value(p) ≥ t}, a run can start at P(t) or
-/// P(t)+1; the patterns +0, the smallest subnormal, +∞ and the first NaN start runs too. The
+/// P(t)+1; so can the grid values themselves (profile adjustments act there), and the
+/// patterns +0, the smallest subnormal, +∞ and the first NaN. The
 /// code of each candidate run is the direct MPFR rounding (`RoundingOracle`) of its first
 /// pattern, and checked at its last pattern; equal neighbours are merged.
 public struct RoundingIntervalTable: Sendable, Hashable {
@@ -255,8 +256,12 @@ public struct RoundingIntervalTable: Sendable, Hashable {
             case .upper: t = b
             case .lower: t = a
             }
-            let p = firstPattern(atLeast: t)
-            if p < 0x7F80_0000 { starts.append(p); starts.append(p + 1) }
+            for threshold in [t, a] {
+                // The grid value a is a candidate under every rule: profile adjustments (E8M0
+                // small values under `.mlDtypes`) may change the code there.
+                let p = firstPattern(atLeast: threshold)
+                if p < 0x7F80_0000 { starts.append(p); starts.append(p + 1) }
+            }
         }
         starts = Array(Set(starts)).sorted()
 

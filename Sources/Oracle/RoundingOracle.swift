@@ -42,8 +42,8 @@ public enum OracleInput: Sendable, Hashable, CustomStringConvertible {
 /// The deviations of a compatibility profile from the specification's rounding, beyond the
 /// special-value codes that `SpecialValues.swift` already selects by profile.
 ///
-/// `.ocp` has none. `.mlDtypes` reproduces ml_dtypes 0.6 — see `mlDtypesAdjustments(for:)`,
-/// the one place these rules live.
+/// `.ocp` has none. `.mlDtypes` reproduces ml_dtypes 0.6 `astype` — see
+/// `mlDtypesAdjustments(for:)`, the one place these rules live.
 public struct ProfileAdjustments: Sendable, Hashable, CustomStringConvertible {
     public enum TieBreak: String, Sendable, Hashable {
         /// IEEE roundTiesToEven: the even code (even significand; for E8M0FNU, which has no
@@ -53,15 +53,31 @@ public struct ProfileAdjustments: Sendable, Hashable, CustomStringConvertible {
         case awayFromZero
     }
 
+    /// How a format without zero or subnormals (E8M0FNU) rounds positive values below twice
+    /// its smallest value s = 2^minNormalExponent, under round-to-nearest.
+    public enum SmallValueRule: String, Sendable, Hashable {
+        /// The specification: below s → s (the only candidate); in [s, 2s) round on the grid
+        /// {s, 2s} like any other binade.
+        case grid
+        /// ml_dtypes: x ≤ s → s, s < x < 2s → 2s. (Its conversion rounds a Float32 subnormal
+        /// to the subnormal grid {0, 2^−126} of a format that has none, and reads 0 as code 0.)
+        case aboveSmallestRoundsUp = "above-smallest-rounds-up"
+    }
+
     /// Float64 inputs are first rounded to Float32 (round to nearest even, IEEE binary32
-    /// range, overflow to ±∞) and the Float32 is then converted: a double rounding.
+    /// range: overflow to ±∞, underflow to ±0) and the Float32 is then converted.
     public var roundsFloat64ThroughFloat32: Bool
     /// How `.toNearestOrEven` breaks an exact tie.
     public var tieBreak: TieBreak
+    /// How `.toNearestOrEven` treats positive values below twice the smallest value of a
+    /// format without zero (ignored for other formats).
+    public var smallValueRule: SmallValueRule
 
-    public init(roundsFloat64ThroughFloat32: Bool = false, tieBreak: TieBreak = .evenCode) {
+    public init(roundsFloat64ThroughFloat32: Bool = false, tieBreak: TieBreak = .evenCode,
+                smallValueRule: SmallValueRule = .grid) {
         self.roundsFloat64ThroughFloat32 = roundsFloat64ThroughFloat32
         self.tieBreak = tieBreak
+        self.smallValueRule = smallValueRule
     }
 
     /// The specification: direct rounding of every input, ties to the even code.
@@ -74,25 +90,31 @@ public struct ProfileAdjustments: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// ml_dtypes 0.6 behaviour, as far as QuantCheck reproduces it:
+    /// ml_dtypes 0.6 `numpy.ndarray.astype` behaviour (Golden/mldtypes/README.md, rules 1 and 5,
+    /// measured on every golden input):
     ///
     /// 1. Float64 input is converted to Float32 first (RNE) and then to the target, so it is
-    ///    rounded twice (ml_dtypes issue #401, open): −431.99999999999994 → E4M3FN gives −448,
-    ///    where the correctly rounded result is −416. Applied to every target format.
-    /// 2. E8M0FNU rounds ties away from zero (up): ml_dtypes' e8m0 conversion adds half an ulp
-    ///    and truncates, instead of rounding to the even biased exponent.
+    ///    rounded twice (ml_dtypes PR #401): −431.99999999999994 → E4M3FN gives −448 (0xFE)
+    ///    where the correctly rounded result is −416 (0xFD). Every target except `binary16`,
+    ///    whose conversion is numpy's own, correctly rounded from the Float64 bits.
+    /// 2. E8M0FNU rounds ties away from zero (up) — the tie bit of ml_dtypes'
+    ///    `RoundBitsToNearestEven` is the implicit leading 1 when the target has no mantissa.
+    /// 3. E8M0FNU maps positive values in (2^−127, 2^−126) to 2^−126 (code 0x01) and values
+    ///    ≤ 2^−127 to code 0x00 (`SmallValueRule.aboveSmallestRoundsUp`).
     ///
-    /// These are the rules to refine when ml_dtypes is studied further; nothing else in the
-    /// oracle knows about the profile except through `FloatFormat`'s special-value functions.
+    /// Rules 2–3 concern round-to-nearest (the only rounding ml_dtypes offers); directed rules
+    /// under `.mlDtypes` use the grid. NaN/∞ codes come from `FloatFormat`'s special-value
+    /// functions; numpy's NaN-payload propagation into `binary16` is not modelled.
     public static func mlDtypesAdjustments(for format: FloatFormat) -> ProfileAdjustments {
-        let isE8M0 = format.mantissaBits == 0 && !format.hasSubnormals
+        let noZeroNoMantissa = format.mantissaBits == 0 && !format.hasSubnormals
         return ProfileAdjustments(
-            roundsFloat64ThroughFloat32: true,
-            tieBreak: isE8M0 ? .awayFromZero : .evenCode)
+            roundsFloat64ThroughFloat32: format != .binary16,
+            tieBreak: noZeroNoMantissa ? .awayFromZero : .evenCode,
+            smallValueRule: noZeroNoMantissa ? .aboveSmallestRoundsUp : .grid)
     }
 
     public var description: String {
-        "float64→float32 first: \(roundsFloat64ThroughFloat32), ties: \(tieBreak.rawValue)"
+        "float64→float32 first: \(roundsFloat64ThroughFloat32), ties: \(tieBreak.rawValue), small values: \(smallValueRule.rawValue)"
     }
 }
 
@@ -251,6 +273,16 @@ public struct RoundingOracle: Sendable {
         case .up: direction = negative ? .towardZero : .awayFromZero
         case .down: direction = negative ? .awayFromZero : .towardZero
         case .stochastic: preconditionFailure("rejected in init")
+        }
+
+        if adjustments.smallValueRule == .aboveSmallestRoundsUp, policy.rounding == .toNearestOrEven,
+           !format.hasSubnormals, !negative {
+            // value < 2^(minNormal+1): code 0 at or below 2^minNormal, else code 1 (see
+            // ProfileAdjustments.SmallValueRule).
+            let smallest = Double(sign: .plus, exponent: format.minNormalExponent, significand: 1)
+            if value < 2 * smallest {
+                return value <= smallest ? done(.belowSmallest, 0) : done(.finite, 1)
+            }
         }
 
         guard let r = grid.round(magnitude, direction, scratch: scratch) else {

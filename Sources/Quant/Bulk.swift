@@ -47,8 +47,20 @@ extension NarrowFloatCodec {
             zero_code: pair { format.hasZero ? format.codeForZero(negative: $0) : format.canonicalNaN(negative: true)! })
     }
 
+    /// The decode kernel's format constants (its arithmetic decode; the table covers the rest).
+    var decodeParameters: qk_decode_params {
+        qk_decode_params(
+            p: Int32(format.mantissaBits), bias: Int32(format.bias), sign_bit: UInt32(format.signMask),
+            max_mag: UInt32(format.maxFiniteMagnitudeCode),
+            inf_mag: format.infinityCode(negative: false).map { UInt32($0) } ?? 0xFFFF_FFFF,
+            nan_nz: format.nan == .negativeZero ? UInt32(format.signMask) : 0xFFFF_FFFF,
+            has_subnormals: format.hasSubnormals ? 1 : 0)
+    }
+
     /// Whether the bulk path can use the vectorised kernels (everything but stochastic rounding).
-    var usesKernel: Bool { policy.rounding != .stochastic }
+    var usesKernel: Bool {
+        policy.rounding != .stochastic && !(policy.profile == .mlDtypes && MLDtypesProfile.needsScalarPath(format))
+    }
 
     // MARK: - Bulk encode
 
@@ -140,15 +152,28 @@ extension NarrowFloatCodec {
     }
 
     /// Consecutive Float32 bit patterns `start, start+1, …` → codes: the exhaustive sweep's fused
-    /// input generator over the same loop body as `encode(_:into:)`. Deterministic rules only.
+    /// input generator over the same loop body as `encode(_:into:)` (stochastic rounding draws
+    /// with seed 0 and the offset from `start` as index).
     public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt8>) {
-        precondition(usesKernel && format.bitWidth <= 8 && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        precondition(format.bitWidth <= 8 && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        guard usesKernel else {
+            for i in 0..<output.count {
+                output[i] = UInt8(truncatingIfNeeded: encode(Float(bitPattern: start &+ UInt32(i)), randomBits: SplitMix64.draw(seed: 0, index: UInt64(i))))
+            }
+            return
+        }
         var prm = kernelParameters
         qk_encode_f32_range_u8(start, output.baseAddress, output.count, &prm)
     }
 
     public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt16>) {
-        precondition(usesKernel && UInt64(start) + UInt64(output.count) <= 1 << 32)
+        precondition(UInt64(start) + UInt64(output.count) <= 1 << 32)
+        guard usesKernel else {
+            for i in 0..<output.count {
+                output[i] = encode(Float(bitPattern: start &+ UInt32(i)), randomBits: SplitMix64.draw(seed: 0, index: UInt64(i)))
+            }
+            return
+        }
         var prm = kernelParameters
         qk_encode_f32_range_u16(start, output.baseAddress, output.count, &prm)
     }
@@ -162,9 +187,10 @@ extension NarrowFloatCodec {
         try check(codes.count, output.count, codeBits: 8, threads: threads)
         let table = tables.float32
         let count = UInt32(format.codeCount)
+        var dp = decodeParameters
         let firstBad = table.withUnsafeBufferPointer { t in
             Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
-                lo + qk_decode_u8_f32(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count)
+                lo + qk_decode_u8_f32_format(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count, &dp)
             }
         }
         if let i = firstBad { throw .invalidCode(index: i, code: UInt16(codes[i]), format: format.name) }
@@ -177,9 +203,10 @@ extension NarrowFloatCodec {
         try check(codes.count, output.count, codeBits: 16, threads: threads)
         let table = tables.float32
         let count = UInt32(format.codeCount)
+        var dp = decodeParameters
         let firstBad = table.withUnsafeBufferPointer { t in
             Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
-                lo + qk_decode_u16_f32(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count)
+                lo + qk_decode_u16_f32_format(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count, &dp)
             }
         }
         if let i = firstBad { throw .invalidCode(index: i, code: codes[i], format: format.name) }

@@ -25,7 +25,8 @@ import Formats
 ///
 /// Float64 input is rounded directly from its exact value (no double rounding through Float32;
 /// cf. ml_dtypes #401: −431.99999999999994 → E4M3FN gives −416) except under the `.mlDtypes`
-/// profile, which reproduces that library's choices (see `MLDtypesProfile`).
+/// profile, which reproduces that library's `astype` choices code for code (see
+/// `MLDtypesProfile` and `Golden/mldtypes/README.md`).
 public struct NarrowFloatCodec: Sendable {
     public let format: FloatFormat
     public let policy: ConversionPolicy
@@ -64,9 +65,18 @@ public struct NarrowFloatCodec: Sendable {
         let bits = x.bitPattern
         let negative = bits >> 31 != 0
         let a = bits & 0x7FFF_FFFF
-        if a >= 0x7F80_0000 { return nonFinite(negative: negative, isNaN: a > 0x7F80_0000) }
+        if a >= 0x7F80_0000 {
+            if a > 0x7F80_0000 && policy.profile == .mlDtypes && format == .binary16 {
+                return MLDtypesProfile.binary16NaN(negative: negative, payload: UInt64(a & 0x7F_FFFF) >> 13)
+            }
+            return nonFinite(negative: negative, isNaN: a > 0x7F80_0000)
+        }
         let expField = Int(a >> 23)
         let m = UInt64(a & 0x7F_FFFF)
+        if expField == 0 && m != 0 && !negative && policy.profile == .mlDtypes,
+           let code = MLDtypesProfile.float32SubnormalCode(format, fraction: UInt32(m)) {
+            return code
+        }
         return encodeNumber(
             negative: negative, significand: expField == 0 ? m : m | 0x80_0000,
             exponent: expField == 0 ? -149 : expField - 150, randomBits: randomBits)
@@ -84,7 +94,12 @@ public struct NarrowFloatCodec: Sendable {
         let bits = x.bitPattern
         let negative = bits >> 63 != 0
         let a = bits & 0x7FFF_FFFF_FFFF_FFFF
-        if a >= 0x7FF0_0000_0000_0000 { return nonFinite(negative: negative, isNaN: a > 0x7FF0_0000_0000_0000) }
+        if a >= 0x7FF0_0000_0000_0000 {
+            if a > 0x7FF0_0000_0000_0000 && policy.profile == .mlDtypes && format == .binary16 {
+                return MLDtypesProfile.binary16NaN(negative: negative, payload: (a & 0xF_FFFF_FFFF_FFFF) >> 42)
+            }
+            return nonFinite(negative: negative, isNaN: a > 0x7FF0_0000_0000_0000)
+        }
         let expField = Int(a >> 52)
         let m = a & 0xF_FFFF_FFFF_FFFF
         return encodeNumber(
@@ -99,7 +114,10 @@ public struct NarrowFloatCodec: Sendable {
 
     /// bfloat16 bit pattern → code (a bfloat16 is the top half of a Float32).
     public func encode(bfloat16Bits b: UInt16) -> UInt16 {
-        encode(Float(bitPattern: UInt32(b) << 16))
+        if b & 0x7FFF > 0x7F80 && policy.profile == .mlDtypes && format == .binary16 {
+            return format.codeForNaN(negative: b & 0x8000 != 0, profile: .mlDtypes)  // Eigen::half: canonical
+        }
+        return encode(Float(bitPattern: UInt32(b) << 16))
     }
 
     @inline(__always)

@@ -599,6 +599,132 @@ QK_AVX2_FN static size_t mismatch_u16_fast(const uint16_t *out, size_t n, uint16
     return n;
 }
 
+// MARK: - Arithmetic decode
+//
+// The decode table read per element is fine for 8-bit codes, but a 16-bit format's table is
+// 256 KiB and random codes miss L1 on almost every load. The value is simple arithmetic on the
+// code, exact with integer operations only (plus the exact int -> float conversion of a
+// subnormal's mantissa, m < 2^15, and a multiplication by a power of two whose result is a
+// normal Float32: exact in every rounding mode, untouched by FTZ/DAZ):
+//
+//     normal:    bits = (mag << (23 - p)) + ((127 - bias) << 23)
+//     subnormal: value = mag * 2^(emin - p)   (when emin = -126 the normal formula already gives
+//                                              the Float32 subnormal bits: bfloat16)
+//     NaN codes (magnitude above max that is not the infinity, or the fnuz sign-only code):
+//                ±0x7FC00000, infinity codes ±0x7F800000, then the sign bit ORed in.
+//
+// Formats outside this domain (no subnormals: E8M0FNU; exponents beyond Float32's) use the table.
+// Tests compare every code of every format with the table.
+
+typedef struct {
+    int mode_b;  // subnormals through int -> float conversion (else the normal formula covers them)
+    int sll;     // 23 - p
+    int ssh;     // shift of the code's sign bit to bit 31
+    int32_t rb, pp, magm, maxm, infm, nzc, scale;
+} qk_dec_plan;
+
+static int qk_make_dec_plan(const qk_decode_params *dp, qk_dec_plan *D) {
+    if (!dp || !dp->has_subnormals || dp->p < 1 || dp->p > 15) return 0;
+    const int32_t p = dp->p, bias = dp->bias;
+    const int32_t emin = 1 - bias, min_q = emin - p;
+    const int32_t emax = (int32_t)(dp->max_mag >> p) - bias;
+    if (emin < -126 || emax > 127 || dp->max_mag > 0x7FFF || bias > 127) return 0;
+    if (dp->sign_bit != 0 && (dp->sign_bit & (dp->sign_bit - 1)) != 0) return 0;
+    memset(D, 0, sizeof *D);
+    D->mode_b = emin != -126;
+    if (D->mode_b && min_q < -126) return 0;
+    D->sll = 23 - p;
+    D->ssh = dp->sign_bit ? 31 - __builtin_ctz(dp->sign_bit) : 0;
+    D->rb = (127 - bias) << 23;
+    D->pp = 1 << p;
+    D->magm = dp->sign_bit ? (int32_t)dp->sign_bit - 1 : 0x7FFFFFFF;
+    D->maxm = (int32_t)dp->max_mag;
+    D->infm = dp->inf_mag <= 0xFFFF ? (int32_t)dp->inf_mag : -1;
+    D->nzc = dp->nan_nz <= 0xFFFF ? (int32_t)dp->nan_nz : -1;
+    D->scale = (min_q + 127) << 23;  // 2^min_q (mode B only, min_q >= -126)
+    return 1;
+}
+
+#if defined(__x86_64__)
+typedef struct { __m256i magm, rb, pp, maxm, infm, nzc, qnan, inf, sb; __m128i sll, ssh; __m256 scale; } qk_dvp;
+
+QK_AVX2_INLINE __m256 qk_dec8(__m256i c, const qk_dvp *W, int mode_b) {
+    const __m256i mag = _mm256_and_si256(c, W->magm);
+    __m256i b = _mm256_add_epi32(_mm256_sll_epi32(mag, W->sll), W->rb);
+    if (mode_b) {
+        const __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), W->scale);
+        b = _mm256_blendv_epi8(b, _mm256_castps_si256(sub), _mm256_cmpgt_epi32(W->pp, mag));
+    }
+    const __m256i isinf = _mm256_cmpeq_epi32(mag, W->infm);
+    const __m256i isnan = _mm256_or_si256(_mm256_andnot_si256(isinf, _mm256_cmpgt_epi32(mag, W->maxm)),
+                                          _mm256_cmpeq_epi32(c, W->nzc));
+    b = _mm256_blendv_epi8(b, W->qnan, isnan);
+    b = _mm256_blendv_epi8(b, W->inf, isinf);
+    b = _mm256_or_si256(b, _mm256_sll_epi32(_mm256_and_si256(c, W->sb), W->ssh));
+    return _mm256_castsi256_ps(b);
+}
+
+QK_AVX2_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t n, const float *table,
+                                   uint32_t count, const qk_dec_plan *D, uint32_t sign_bit, int mode_b) {
+    qk_dvp W;
+    W.magm = _mm256_set1_epi32(D->magm);
+    W.rb = _mm256_set1_epi32(D->rb);
+    W.pp = _mm256_set1_epi32(D->pp);
+    W.maxm = _mm256_set1_epi32(D->maxm);
+    W.infm = _mm256_set1_epi32(D->infm);
+    W.nzc = _mm256_set1_epi32(D->nzc);
+    W.qnan = _mm256_set1_epi32(0x7FC00000);
+    W.inf = _mm256_set1_epi32(0x7F800000);
+    W.sb = _mm256_set1_epi32((int32_t)sign_bit);
+    W.sll = _mm_cvtsi32_si128(D->sll);
+    W.ssh = _mm_cvtsi32_si128(D->ssh);
+    W.scale = _mm256_castsi256_ps(_mm256_set1_epi32(D->scale));
+    __m256i bad = _mm256_setzero_si256();
+    size_t i = 0;
+    if (!wide) {
+        const uint8_t *c8 = (const uint8_t *)in;
+        const __m256i lim = _mm256_set1_epi8((char)(count >= 256 ? 255 : count - 1));
+        for (; i + 32 <= n; i += 32) {
+            const __m256i raw = _mm256_loadu_si256((const __m256i *)(c8 + i));
+            bad = _mm256_or_si256(bad, _mm256_xor_si256(_mm256_max_epu8(raw, lim), lim));
+            const __m128i lo = _mm256_castsi256_si128(raw), hi = _mm256_extracti128_si256(raw, 1);
+            _mm256_storeu_ps(out + i, qk_dec8(_mm256_cvtepu8_epi32(lo), &W, mode_b));
+            _mm256_storeu_ps(out + i + 8, qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), &W, mode_b));
+            _mm256_storeu_ps(out + i + 16, qk_dec8(_mm256_cvtepu8_epi32(hi), &W, mode_b));
+            _mm256_storeu_ps(out + i + 24, qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), &W, mode_b));
+        }
+    } else {
+        const uint16_t *c16 = (const uint16_t *)in;
+        const __m256i lim = _mm256_set1_epi16((short)(count >= 65536 ? 65535 : count - 1));
+        for (; i + 16 <= n; i += 16) {
+            const __m256i raw = _mm256_loadu_si256((const __m256i *)(c16 + i));
+            bad = _mm256_or_si256(bad, _mm256_xor_si256(_mm256_max_epu16(raw, lim), lim));
+            _mm256_storeu_ps(out + i, qk_dec8(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(raw)), &W, mode_b));
+            _mm256_storeu_ps(out + i + 8, qk_dec8(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(raw, 1)), &W, mode_b));
+        }
+    }
+    // The tail through the table, then the first invalid code if any.
+    const size_t done = i;
+    size_t r = wide ? dec_u16_portable((const uint16_t *)in + i, out + i, n - i, table, count) + i
+                    : dec_u8_portable((const uint8_t *)in + i, out + i, n - i, table, count) + i;
+    if (_mm256_testz_si256(bad, bad)) return r;
+    for (size_t j = 0; j < done; j++) {
+        const uint32_t c = wide ? ((const uint16_t *)in)[j] : ((const uint8_t *)in)[j];
+        if (c >= count) return j;
+    }
+    return r;
+}
+
+QK_AVX2_FN static size_t dec_arith_u8(const uint8_t *in, float *out, size_t n, const float *table, uint32_t count,
+                                      const qk_dec_plan *D, uint32_t sb) {
+    return D->mode_b ? qk_dec_arith(in, 0, out, n, table, count, D, sb, 1) : qk_dec_arith(in, 0, out, n, table, count, D, sb, 0);
+}
+QK_AVX2_FN static size_t dec_arith_u16(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count,
+                                       const qk_dec_plan *D, uint32_t sb) {
+    return D->mode_b ? qk_dec_arith(in, 1, out, n, table, count, D, sb, 1) : qk_dec_arith(in, 1, out, n, table, count, D, sb, 0);
+}
+#endif
+
 // The cache is a benign race: every thread computes the same value, and relaxed atomics keep
 // the access well defined.
 static int have_avx2(void) {
@@ -712,6 +838,37 @@ size_t qk_decode_u8_f32(const uint8_t *in, float *out, size_t n, const float *ta
     return dec_u8_portable(in, out, n, table, count);
 }
 size_t qk_decode_u16_f32(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count) {
+    return dec_u16_portable(in, out, n, table, count);
+}
+
+int qk_decode_fast_path_covers(const qk_decode_params *dp) {
+#if defined(__x86_64__)
+    qk_dec_plan D;
+    return have_avx2() && qk_make_dec_plan(dp, &D);
+#else
+    (void)dp;
+    return 0;
+#endif
+}
+
+size_t qk_decode_u8_f32_format(const uint8_t *in, float *out, size_t n, const float *table, uint32_t count,
+                               const qk_decode_params *dp) {
+#if defined(__x86_64__)
+    qk_dec_plan D;
+    if (have_avx2() && qk_make_dec_plan(dp, &D)) return dec_arith_u8(in, out, n, table, count, &D, dp->sign_bit);
+#else
+    (void)dp;
+#endif
+    return dec_u8_portable(in, out, n, table, count);
+}
+size_t qk_decode_u16_f32_format(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count,
+                                const qk_decode_params *dp) {
+#if defined(__x86_64__)
+    qk_dec_plan D;
+    if (have_avx2() && qk_make_dec_plan(dp, &D)) return dec_arith_u16(in, out, n, table, count, &D, dp->sign_bit);
+#else
+    (void)dp;
+#endif
     return dec_u16_portable(in, out, n, table, count);
 }
 

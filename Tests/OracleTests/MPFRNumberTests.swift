@@ -105,7 +105,11 @@ import Testing
         }
     }
 
-    /// Many short-lived numbers and strings: run under valgrind/LSan to check for leaks.
+    /// Many short-lived numbers and strings, to run under a leak checker. valgrind 3.19 cannot
+    /// run the swift-testing runner (it crashes in libdispatch's main-thread signal wait), so
+    /// use LSan: `swift build --build-tests --sanitize=address --scratch-path .build-asan`, then
+    /// `ASAN_OPTIONS=detect_leaks=1 .build-asan/debug/QuantCheckPackageTests.xctest
+    /// --testing-library swift-testing --filter OracleTests`.
     @Test func churn() {
         var total = 0
         for i in 0..<2000 {

@@ -80,6 +80,19 @@ struct OracleBenchmarks {
         }
     }
 
+    /// Every recorded ml_dtypes output (≈ 2 million inputs), not just a sample.
+    @Test func mlDtypesGoldenComplete() throws {
+        var total = 0
+        try Self.time("oracle vs every ml_dtypes golden input") {
+            for f in FloatFormat.all {
+                let (checked, bad) = try MLDtypesGolden.mismatches(format: f, sampled: false)
+                total += checked
+                #expect(bad.isEmpty, "\(f.name): \(bad.count) mismatches, e.g. \(bad.prefix(5))")
+            }
+        }
+        print("  \(total) golden inputs checked")
+    }
+
     @Test func directRounding() throws {
         let o = try RoundingOracle(format: .e4m3fn)
         var g = SplitMix64(seed: 1)

@@ -208,17 +208,8 @@ enum MLDtypesDifference: String, CaseIterable {
 
     /// Tables the codec does not reproduce yet, with the README rule it still lacks. These run
     /// under `withKnownIssue`, which *fails* once the codec gets them right: then delete the
-    /// entry. Rule 1: Float64 goes through Float32 for e8m0fnu and bfloat16 too; rule 5: Float32
-    /// subnormals in (2^-127, 1.5·2^-127] give 0x01; rule 6: numpy float16 keeps NaN payloads and
-    /// float16 → float16 is a bit copy.
-    static let pendingCodecFixes: [String: String] = [
-        "e8m0fnu f32": "rule 5 (Float32 subnormals above 2^-127 → 0x01)",
-        "e8m0fnu f64": "rules 1 and 5 (Float64 → Float32 first; then rule 5)",
-        "binary16 f32": "rule 6 (NaN payload: s | 0x7C00 | f >> 13, or 0x7C01)",
-        "binary16 f64": "rule 6 (NaN payload: s | 0x7C00 | f >> 42, or 0x7C01)",
-        "binary16 f16": "rule 6 (float16 → float16 is a bit copy)",
-        "bfloat16 f64": "rule 1 (Float64 → Float32 first)",
-    ]
+    /// entry. (Empty: the codec implements rules 1–7.)
+    static let pendingCodecFixes: [String: String] = [:]
 
     /// `#expect(condition)`, or a known issue while `key` is pending.
     static func expectOrPending(_ key: String, _ condition: Bool, _ message: @autoclosure () -> String) {

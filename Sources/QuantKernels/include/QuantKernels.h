@@ -40,6 +40,27 @@ void qk_encode_f32_range_u16(uint32_t start, uint16_t *out, size_t n, const qk_e
 size_t qk_decode_u8_f32(const uint8_t *in, float *out, size_t n, const float *table, uint32_t code_count);
 size_t qk_decode_u16_f32(const uint16_t *in, float *out, size_t n, const float *table, uint32_t code_count);
 
+/// The format constants of the arithmetic decode (derived in Swift from the descriptor).
+typedef struct {
+    int32_t p;               // mantissa bits
+    int32_t bias;
+    uint32_t sign_bit;       // sign mask of the code (0 for unsigned formats)
+    uint32_t max_mag;        // largest finite magnitude code
+    uint32_t inf_mag;        // magnitude of the infinity codes, or 0xFFFFFFFF without infinities
+    uint32_t nan_nz;         // the fnuz NaN code (sign bit, zero magnitude), or 0xFFFFFFFF
+    uint32_t has_subnormals; // 0 for E8M0FNU (its exponent field 0 is a normal binade)
+} qk_decode_params;
+
+/// As qk_decode_u8_f32 / qk_decode_u16_f32, computing the values from the format constants where
+/// they allow it (every built-in format but E8M0FNU; same results as the table, which serves the
+/// rest and the tails).
+size_t qk_decode_u8_f32_format(const uint8_t *in, float *out, size_t n, const float *table, uint32_t count,
+                               const qk_decode_params *dp);
+size_t qk_decode_u16_f32_format(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count,
+                                const qk_decode_params *dp);
+/// Whether the arithmetic decode runs for these constants on this machine (AVX2 needed).
+int qk_decode_fast_path_covers(const qk_decode_params *dp);
+
 /// Index of the first element of out[0..<n] different from `expected`, or n.
 size_t qk_find_mismatch_u8(const uint8_t *out, size_t n, uint8_t expected);
 size_t qk_find_mismatch_u16(const uint16_t *out, size_t n, uint16_t expected);
