@@ -77,6 +77,11 @@ put("codec", "bf16-e4m3fn-rtz", codec(0, 1, 3, f16))
 put("codec", "codes-e2m1", codec(10, 0, 4, bytes(range(0, 40))))
 # Regression: 8-bit decode read past the table of sub-byte formats (found by this fuzzer).
 put("codec", "regress-decode-u8-table-overread", bytes([10, 0, 4]) + bytes(8) + bytes(range(1, 40)))
+# ml_dtypes profile rules the reference model knows: binary16 NaN payloads (rule 6) and
+# E8M0 of Float32 subnormals (rule 5), in several rounding directions.
+put("codec", "bf16-binary16-mldtypes-nan", codec(11, 2 | 8 | 16, 3, struct.pack("<6H", 0x7FC1, 0xFF81, 0x7F81, 0x7FC0, 0x7F80, 0x3F80)))
+put("codec", "f32-binary16-mldtypes-nan", codec(11, 16, 0, struct.pack("<4I", 0x7FC00001, 0xFF800001, 0x7F802000, 0x7FFFFFFF)))
+put("codec", "f32-e8m0-mldtypes-subnormals", codec(7, 1 | 16, 0, struct.pack("<5I", 0x00000001, 0x00400000, 0x00400001, 0x007FFFFF, 0x00800000)))
 put("codec", "codes-binary16", codec(11, 0, 4, struct.pack("<4H", 0, 0x7C00, 0xFFFF, 0x8001)))
 
 # --- results ---------------------------------------------------------------------------
