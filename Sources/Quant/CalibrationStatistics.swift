@@ -44,6 +44,8 @@ public struct CalibrationStatistics: Sendable, Equatable, Codable {
     private var buckets: [UInt64] = []
 
     public static let bucketCount = 1 << 15
+    /// Largest element count a decoded state may claim (2^53).
+    public static let maxCount = 1 << 53
     static let chunk = 4096
 
     public init() {}
@@ -206,8 +208,17 @@ public struct CalibrationStatistics: Sendable, Equatable, Codable {
         // ±∞ extrema of the empty state are stored as bit patterns (JSON has no infinity).
         min = Float(bitPattern: try c.decode(UInt32.self, forKey: .min))
         max = Float(bitPattern: try c.decode(UInt32.self, forKey: .max))
+        // The bucket counts must add up to `count` without wrapping (a wrapped sum would pass
+        // and later overflow a quantile's running sum), each bucket appear once, and `count`
+        // stay within 2^53 (exact in the Float64 moments; no Int overflow in quantiles/merges).
+        var total: UInt64 = 0, wrapped = false
+        for n in cnt {
+            let (t, o) = total.addingReportingOverflow(n)
+            total = t
+            wrapped = wrapped || o
+        }
         guard idx.count == cnt.count, idx.allSatisfy({ (0..<Self.bucketCount).contains($0) }),
-              count >= 0, cnt.reduce(0, &+) == UInt64(count)
+              Set(idx).count == idx.count, count >= 0, count <= Self.maxCount, !wrapped, total == UInt64(count)
         else {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "inconsistent calibration sketch"))
         }

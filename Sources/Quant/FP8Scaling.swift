@@ -329,7 +329,10 @@ public struct DelayedScalingState: Hashable, Sendable, Codable {
         underflowCount = try c.decode(Int.self, forKey: .underflowCount)
         let fmt = try FloatFormat(named: formatName)
         try FP8Scaling.validate(fmt)
-        guard amaxHistory.count == recipe.historyLength, scale.isFinite, scale > 0, step >= 0 else {
+        // Counters within 0…2^53, so that stepping a decoded state cannot overflow `Int`.
+        let counters = 0...(1 << 53)
+        guard amaxHistory.count == recipe.historyLength, scale.isFinite, scale > 0, counters.contains(step),
+              counters.contains(overflowCount), counters.contains(underflowCount) else {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "inconsistent delayed-scaling state"))
         }
     }

@@ -318,7 +318,9 @@ public struct SmoothQuantCalibrator: Hashable, Sendable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let layers = try c.decode([String: LayerState].self, forKey: .layers)
         for (name, s) in layers {
-            guard s.features >= 1, s.absMax.count == s.features, s.tokens >= 0, s.batches >= 0,
+            // Counters within 0…2^53, so that observing and merging cannot overflow `Int`.
+            let counters = 0...(1 << 53)
+            guard s.features >= 1, s.absMax.count == s.features, counters.contains(s.tokens), counters.contains(s.batches),
                   s.absMax.allSatisfy({ $0.isFinite && $0 >= 0 })
             else {
                 throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "layer '\(name)': inconsistent calibration state"))

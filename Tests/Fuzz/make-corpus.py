@@ -77,6 +77,11 @@ put("codec", "bf16-e4m3fn-rtz", codec(0, 1, 3, f16))
 put("codec", "codes-e2m1", codec(10, 0, 4, bytes(range(0, 40))))
 # Regression: 8-bit decode read past the table of sub-byte formats (found by this fuzzer).
 put("codec", "regress-decode-u8-table-overread", bytes([10, 0, 4]) + bytes(8) + bytes(range(1, 40)))
+# ml_dtypes profile rules the reference model knows: binary16 NaN payloads (rule 6) and
+# E8M0 of Float32 subnormals (rule 5), in several rounding directions.
+put("codec", "bf16-binary16-mldtypes-nan", codec(11, 2 | 8 | 16, 3, struct.pack("<6H", 0x7FC1, 0xFF81, 0x7F81, 0x7FC0, 0x7F80, 0x3F80)))
+put("codec", "f32-binary16-mldtypes-nan", codec(11, 16, 0, struct.pack("<4I", 0x7FC00001, 0xFF800001, 0x7F802000, 0x7FFFFFFF)))
+put("codec", "f32-e8m0-mldtypes-subnormals", codec(7, 1 | 16, 0, struct.pack("<5I", 0x00000001, 0x00400000, 0x00400001, 0x007FFFFF, 0x00800000)))
 put("codec", "codes-binary16", codec(11, 0, 4, struct.pack("<4H", 0, 0x7C00, 0xFFFF, 0x8001)))
 
 # --- results ---------------------------------------------------------------------------
@@ -133,4 +138,33 @@ put("gate", "unknown-key.json", json.dumps({"format": "quantcheck-gate", "schema
 put("gate", "wrong-types.json", json.dumps({"format": "quantcheck-gate", "schemaVersion": 1,
     "verify": {"threads": -1, "enabled": 1}, "bench": {"regressionThreshold": 5}}))
 put("gate", "truncated.json", '{"format": "quantcheck-gate", "schemaVersion": 1, "verify": {"ena')
+# --- calibration (byte 0: 0 SmoothQuantCalibrator, 1 CalibrationStatistics,
+#     2 DelayedScalingState, 3 QuantizedIntegerTensor; then JSON) ---------------------------
+def cal(kind, obj):
+    return bytes([kind]) + json.dumps(obj).encode()
+f32bits = lambda x: struct.unpack("<I", struct.pack("<f", x))[0]
+put("calibration", "calibrator.json", cal(0, {"layers": {
+    "attn.q": {"features": 3, "absMax": [1.5, 0.25, 8.0], "tokens": 12, "batches": 2},
+    "mlp.up": {"features": 2, "absMax": [0.0, 3.0], "tokens": 4, "batches": 1}}}))
+put("calibration", "calibrator-empty.json", cal(0, {"layers": {}}))
+put("calibration", "statistics.json", cal(1, {"count": 3, "min": f32bits(-2.0), "max": f32bits(3.0),
+    "mean": 0.6666666666666666, "m2": 12.666666666666666, "absMax": f32bits(3.0),
+    "bucketIndices": [16256, 16384, 16448], "bucketCounts": [1, 1, 1]}))
+put("calibration", "statistics-empty.json", cal(1, {"count": 0, "min": f32bits(float("inf")),
+    "max": f32bits(float("-inf")), "mean": 0, "m2": 0, "absMax": 0, "bucketIndices": [], "bucketCounts": []}))
+put("calibration", "regress-statistics-huge-count.json", cal(1, {"count": 2**63 - 1, "min": f32bits(1.0), "max": f32bits(1.0),
+    "mean": 1, "m2": 0, "absMax": f32bits(1.0), "bucketIndices": [16256], "bucketCounts": [2**63 - 1]}))
+put("calibration", "delayed-scaling.json", cal(2, {"recipe": {"margin": 0, "historyLength": 4, "algorithm": "max",
+    "updateInterval": 1, "rounding": "exact"}, "formatName": "e4m3fn",
+    "amaxHistory": [f32bits(1.0), f32bits(448.0), 0, 0x7FC00000], "scale": 1.0, "scaleInverse": 1.0,
+    "step": 7, "overflowCount": 0, "underflowCount": 2}))
+put("calibration", "regress-delayed-scaling-step-max.json", cal(2, {"recipe": {"margin": 3, "historyLength": 1,
+    "algorithm": "most_recent", "updateInterval": 2, "rounding": "power_of_two"}, "formatName": "e5m2",
+    "amaxHistory": [0], "scale": 2.0, "scaleInverse": 0.5, "step": 2**63 - 1,
+    "overflowCount": 2**63 - 1, "underflowCount": 0}))
+put("calibration", "int8-tensor.json", cal(3, {"shape": {"dimensions": [2, 3]}, "bits": 8,
+    "granularity": {"perToken": {}}, "scales": [0.5, 0.25], "storage": [1, 2, 3, 253, 254, 127]}))
+put("calibration", "int4-tensor.json", cal(3, {"shape": {"dimensions": [3]}, "bits": 4,
+    "granularity": {"perTensor": {}}, "scales": [0.125], "storage": [0x71, 0x09]}))
+
 print("corpora written under", os.path.join(here, "corpus"))

@@ -8,14 +8,14 @@
 #   Tests/Fuzz/run.sh ci [SECONDS]           build, then fuzz every target SECONDS each (default 60)
 #   Tests/Fuzz/run.sh replay TARGET FILE…    run a target once on given inputs (crash triage)
 #
-# Targets: codec npy results gate (one directory each under Tests/Fuzz/, entry `fuzz.swift`).
+# Targets: codec npy results gate calibration (one directory each under Tests/Fuzz/, entry `fuzz.swift`).
 #
 # How a target is built: SwiftPM compiles the library modules once with libFuzzer coverage and
 # AddressSanitizer (`swift build -c release --sanitize fuzzer --sanitize address --target
 # Harness`, scratch path .build-fuzz; the C kernels get the same flags), then `swiftc
 # -sanitize=fuzzer,address -parse-as-library` compiles the target's `fuzz.swift` (it defines
-# `LLVMFuzzerTestOneInput` with `@_cdecl`) against those modules and links their object files,
-# MPFR and GMP; libFuzzer supplies `main`.
+# `LLVMFuzzerTestOneInput` with `@_cdecl`) against those modules (C targets through their module
+# maps) and links their object files, MPFR, GMP and libdl; libFuzzer supplies `main`.
 #
 # Corpora: the checked-in seeds (Tests/Fuzz/corpus/TARGET, regenerate with make-corpus.py) are
 # read-only inputs; new inputs go to .build-fuzz/corpus/TARGET and crashes to
@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 scratch="$root/.build-fuzz"
-targets=(codec npy results gate)
+targets=(codec npy results gate calibration)
 
 build() {
     swift build -c release --scratch-path "$scratch" --sanitize fuzzer --sanitize address --target Harness \
@@ -32,14 +32,18 @@ build() {
     local bin
     bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
     [ -f "$bin/Modules/Harness.swiftmodule" ] || { echo "fuzz: instrumented build failed" >&2; exit 2; }
-    local objs=()
-    for m in Formats Quant QuantKernels Oracle Conformance Harness; do objs+=("$bin/$m.build/"*.o); done
+    # Only Harness and its dependencies are ever built in this scratch directory, so every
+    # object file there belongs to the closure; C targets bring generated module maps, system
+    # library targets (CMPFR) their own under Sources/.
+    local objs=() maps=()
+    objs=("$bin"/*.build/*.o)
+    for m in "$bin"/*.build/module.modulemap "$root"/Sources/*/module.modulemap; do
+        [ -f "$m" ] && maps+=(-Xcc "-fmodule-map-file=$m")
+    done
     for t in "${targets[@]}"; do
         swiftc -O -sanitize=fuzzer,address -use-ld=lld -parse-as-library -module-name "Fuzz_$t" \
-            -I "$bin/Modules" \
-            -Xcc -fmodule-map-file="$bin/QuantKernels.build/module.modulemap" \
-            -Xcc -fmodule-map-file="$root/Sources/CMPFR/module.modulemap" \
-            "Tests/Fuzz/$t/fuzz.swift" "${objs[@]}" -lmpfr -lgmp -o "$scratch/fuzz-$t"
+            -I "$bin/Modules" "${maps[@]}" \
+            "Tests/Fuzz/$t/fuzz.swift" "${objs[@]}" -lmpfr -lgmp -ldl -o "$scratch/fuzz-$t"
         echo "fuzz: built $scratch/fuzz-$t"
     done
 }

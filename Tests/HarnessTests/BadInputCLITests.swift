@@ -116,7 +116,7 @@ struct BadInputCLITests {
     func strayFiles() throws -> [String] {
         let inputs: Set = ["good.npy", "codes.npy", "truncated.npy", "truncated-header.npy", "lying.npy", "huge.npy",
                            "int32.npy", "complex.npy", "fortran.npy", "big-endian.npy", "version9.npy", "text.npy",
-                           "odd.raw", "a-file", "existing.npy", "a-dir"]
+                           "odd.raw", "a-file", "existing.npy", "a-dir", "unrelated.c", "libunrelated.so"]
         return try FileManager.default.contentsOfDirectory(atPath: dir).filter { !inputs.contains($0) }.sorted()
             + FileManager.default.contentsOfDirectory(atPath: dir + "/a-dir").map { "a-dir/" + $0 }
     }
@@ -163,6 +163,41 @@ struct BadInputCLITests {
             #expect(d.status == 0, "\(d.stderr)")
             let back = try NPY.read(path: dir + "/back.npy")
             #expect(back.shape == shape && back.dtype == .float32 && back.count == 0)
+        }
+    }
+
+    /// `conform` with a library that cannot be checked: missing, a directory, not a shared
+    /// library, no entry points, a named symbol it lacks, bad limits. (Plugins that crash,
+    /// hang or write past their buffers are failing *cases*, exit 1: PluginTests.)
+    @Test func pluginLibraryErrors() throws {
+        try makeInputs()
+        put("unrelated.c", Data("int unrelated_function(int x) { return x + 1; }\n".utf8))
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cc.arguments = ["cc", "-shared", "-fPIC", "-o", dir + "/libunrelated.so", dir + "/unrelated.c"]
+        try cc.run()
+        cc.waitUntilExit()
+        try #require(cc.terminationStatus == 0, "cc is needed to build the test library")
+        let claim = ["--format", "e4m3fn", "--mode", "sat", "--quiet"]
+        let cases: [([String], String)] = [
+            (["--library", "missing.so"], "library 'missing.so' not found"),
+            (["--library", "a-dir"], "'a-dir' is not a shared library: it is a directory"),
+            (["--library", "good.npy"], "'good.npy' is not a shared library: not an ELF file"),
+            (["--library", "./libunrelated.so"],
+             "'./libunrelated.so' exports none of the entry points f32_to_e4m3fn, f64_to_e4m3fn, f16_to_e4m3fn, bf16_to_e4m3fn, e4m3fn_to_f32 (use --symbol NAME)"),
+            (["--library", "./libunrelated.so", "--symbol", "my_encoder"], "symbol 'my_encoder' (f32 entry point) not found in './libunrelated.so'"),
+            (["--library", "./libunrelated.so", "--symbol", "unrelated_function", "--suite", "decode"],
+             "suite 'decode' needs one of e4m3fn_to_f32, which the library does not export"),
+            (["--library", "./libunrelated.so", "--symbol", "zz=foo"], "--symbol key 'zz' is not one of: f32, f64, f16, bf16, decode"),
+            (["--library", "./libunrelated.so", "--rounding", "stochastic"], "--rounding 'stochastic' is not one of: rne, rtz, up, down"),
+            (["--library", "./libunrelated.so", "--timeout", "0"], "--timeout must be a positive number of seconds (got 0.0)"),
+            (["--library", "./libunrelated.so", "--timeout", "nan"], "--timeout must be a positive number of seconds (got nan)"),
+            (["--library", "./libunrelated.so", "--threads", "0"], "--threads must be at least 1 (got 0)"),
+        ]
+        for (args, message) in cases {
+            let r = try CLI.run(["conform"] + args + claim, cwd: dir)
+            #expect(r.status == 2, "\(args): status \(r.status)")
+            #expect(r.stderr == "quantcheck: error: \(message)\n", "\(args)")
         }
     }
 

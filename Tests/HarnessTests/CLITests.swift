@@ -41,12 +41,14 @@ enum CLI {
         p.standardInput = FileHandle.nullDevice
         try p.run()
         // Read both pipes concurrently so neither can fill up and block the child.
+        // The group's wait orders the reader's write before the read below (ThreadSanitizer
+        // flagged the former polling of Thread.isFinished as a data race).
         nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
+        let reading = DispatchGroup()
+        DispatchQueue.global().async(group: reading) { errData = err.fileHandleForReading.readDataToEndOfFile() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
+        reading.wait()
         return CLIRun(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
     }

@@ -128,7 +128,10 @@ struct DeterminismTests {
         let partialStats = UnsafeMutableBufferPointer<CalibrationStatistics>.allocate(capacity: workers)
         partial.initialize(repeating: SmoothQuantCalibrator())
         partialStats.initialize(repeating: CalibrationStatistics())
-        defer { partial.deallocate(); partialStats.deallocate() }
+        defer {
+            partial.deinitialize().deallocate()
+            partialStats.deinitialize().deallocate()
+        }
         nonisolated(unsafe) let p = partial, ps = partialStats
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             for b in stride(from: w, to: batches, by: workers) {

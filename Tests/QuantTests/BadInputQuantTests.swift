@@ -98,6 +98,48 @@ struct BadInputQuantTests {
             let w = try W8A8Linear(weights: [Float](repeating: 0.5, count: 8), shape: shape([2, 4]))
             _ = try w.forward([.nan, 1, 1, 1], batch: 1)
         },
+        Case(label: "FP8 scales of the wrong count", message: "scales: expected 2 elements, got 1") {
+            _ = try FP8Scaling.quantize([1, 2, 3, 4], shape: shape([2, 2]), format: .e4m3fn, granularity: .perToken, scales: [1])
+        },
+        Case(label: "FP8 scaling into a 16-bit format", message: "format bfloat16 is not supported here: scaled tensors hold codes of at most 8 bits") {
+            _ = try FP8Scaling.quantize([1, 2], shape: shape([2]), format: .bfloat16)
+        },
+        Case(label: "blockwise group size 0", message: "invalid group size 0: block size must be at least 1") {
+            _ = try IntegerQuantizer.quantize([1, 2], shape: shape([1, 2]), granularity: .blockwise(size: 0))
+        },
+        Case(label: "per-channel scaling of a 1-D tensor", message: "per-channel scaling of a weight [out, in]: expected rank 2, got rank 1") {
+            _ = try IntegerQuantizer.quantize([1, 2], shape: shape([2]), granularity: .perChannel)
+        },
+        Case(label: "integer tensor storage of the wrong length", message: "int8 storage: expected 4 elements, got 3") {
+            _ = try QuantizedIntegerTensor(shape: shape([2, 2]), bits: .int8, granularity: .perTensor, scales: [1], storage: [1, 2, 3])
+        },
+        Case(label: "integer tensor code -128", message: "int8 codes: value -128.0 at index 0 is outside [-127, 127]") {
+            _ = try QuantizedIntegerTensor(shape: shape([2]), bits: .int8, granularity: .perTensor, scales: [1], storage: [0x80, 0])
+        },
+        Case(label: "SmoothQuant weights with other in-features", message: "layer 'weights[0]': expected 3 features, got 2") {
+            _ = try SmoothQuant.factors(activationMax: [1, 2, 3], weights: [([Float](repeating: 1, count: 4), shape([2, 2]))], config: SmoothQuantConfig())
+        },
+        Case(label: "smoothing activations whose values do not match the shape", message: "activations of shape [2, 2]: expected 4 elements, got 3") {
+            _ = try SmoothQuant.smoothedActivations([1, 2, 3], shape: shape([2, 2]), factors: [1, 1])
+        },
+        Case(label: "W8A8 weights and scales of different lengths", message: "weight scales: expected 2 elements, got 1") {
+            _ = try W8A8Linear(codes: [1, 2, 3, 4], weightScales: [1], outFeatures: 2, inFeatures: 2)
+        },
+        Case(label: "GEMV with mismatched vector", message: "x: expected 3 elements, got 2") {
+            let w = [Float](repeating: 1, count: 6), x: [Float] = [1, 2]
+            var y = [Float](repeating: 0, count: 2)
+            try w.withUnsafeBufferPointer { wb in
+                try x.withUnsafeBufferPointer { xb in
+                    try y.withUnsafeMutableBufferPointer { try Float32GEMV.multiply(weights: wb, rows: 2, columns: 3, x: xb, into: $0) }
+                }
+            }
+        },
+        Case(label: "calibrator merge with other feature count", message: "layer 'q': expected 2 features, got 3") {
+            var a = SmoothQuantCalibrator(), b = SmoothQuantCalibrator()
+            try a.observe(layer: "q", activations: [1, 2], shape: shape([1, 2]))
+            try b.observe(layer: "q", activations: [1, 2, 3], shape: shape([1, 3]))
+            try a.merge(b)
+        },
         // Codec bulk API.
         Case(label: "codec output shorter than input", message: "input has 3 elements but output has room for 2") {
             var out = [UInt8](repeating: 0, count: 2)
@@ -148,6 +190,40 @@ struct BadInputQuantTests {
             let out = try codec.decode(valid)
             #expect(zip(valid, out).allSatisfy { codec.decodeFloat(UInt16($0)).bitPattern == $1.bitPattern })
         }
+    }
+
+    /// Regressions (calibration fuzz target): persisted states whose counters are near
+    /// `Int.max`, or whose sketch counts wrap when added, decoded fine and then trapped in
+    /// `quantileAbs`, `merge` or the next step. Decoding now refuses them; the same documents
+    /// with sane counters decode (positive controls).
+    @Test func persistedStatesWithImpossibleCountersAreRefused() throws {
+        func decodes<T: Decodable>(_ type: T.Type, _ json: String) -> Bool {
+            (try? JSONDecoder().decode(T.self, from: Data(json.utf8))) != nil
+        }
+        let one: UInt32 = 0x3F80_0000
+        func stats(count: String, counts: String, indices: String = "[16256]") -> String {
+            #"{"count": \#(count), "min": \#(one), "max": \#(one), "mean": 1, "m2": 0, "absMax": \#(one), "bucketIndices": \#(indices), "bucketCounts": \#(counts)}"#
+        }
+        #expect(decodes(CalibrationStatistics.self, stats(count: "3", counts: "[3]")))
+        #expect(!decodes(CalibrationStatistics.self, stats(count: "9223372036854775807", counts: "[9223372036854775807]")))
+        #expect(!decodes(CalibrationStatistics.self, stats(count: "1", counts: "[18446744073709551615, 2]", indices: "[16256, 16257]")))
+        #expect(!decodes(CalibrationStatistics.self, stats(count: "2", counts: "[1, 1]", indices: "[16256, 16256]")))
+        let s = try JSONDecoder().decode(CalibrationStatistics.self, from: Data(stats(count: "3", counts: "[3]").utf8))
+        #expect(try s.quantileAbs(1) == 1)
+
+        func delayed(step: String, overflows: String = "0") -> String {
+            #"{"recipe": {"margin": 0, "historyLength": 1, "algorithm": "max", "updateInterval": 1, "rounding": "exact"}, "formatName": "e4m3fn", "amaxHistory": [0], "scale": 1.0, "scaleInverse": 1.0, "step": \#(step), "overflowCount": \#(overflows), "underflowCount": 0}"#
+        }
+        #expect(decodes(DelayedScalingState.self, delayed(step: "7")))
+        #expect(!decodes(DelayedScalingState.self, delayed(step: "9223372036854775807")))
+        #expect(!decodes(DelayedScalingState.self, delayed(step: "1", overflows: "9223372036854775807")))
+        #expect(!decodes(DelayedScalingState.self, delayed(step: "1", overflows: "-1")))
+
+        func calibrator(tokens: String) -> String {
+            #"{"layers": {"q": {"features": 2, "absMax": [1, 2], "tokens": \#(tokens), "batches": 1}}}"#
+        }
+        #expect((try? SmoothQuantCalibrator(jsonData: Data(calibrator(tokens: "4").utf8))) != nil)
+        #expect((try? SmoothQuantCalibrator(jsonData: Data(calibrator(tokens: "9223372036854775807").utf8))) == nil)
     }
 
     /// A rejected calibration batch leaves the state exactly as it was (no half-applied batch).

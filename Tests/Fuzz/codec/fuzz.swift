@@ -115,6 +115,13 @@ func checkNeighbour(_ x: Double, _ code: UInt16, _ codec: NarrowFloatCodec, labe
         }
         return
     }
+    // ml_dtypes rule 5: E8M0FNU reads its "subnormal target" result for positive Float32
+    // subnormal inputs as a code — 0x01 above 2^−127, else 0x00 — in every rounding direction.
+    if policy.profile == .mlDtypes && f.mantissaBits == 0 && !f.hasSubnormals && !negative,
+       let single = Float(exactly: x), single.isSubnormal {
+        check(code == (single.bitPattern & 0x7F_FFFF > 0x40_0000 ? 1 : 0), what + " (ml_dtypes rule 5: E8M0 of a Float32 subnormal)")
+        return
+    }
     // Finite, non-zero.
     let line = lines[f.name]!
     if abs(x) > f.maxFinite {
@@ -236,7 +243,16 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             xs = hs.map { Float(bitPattern: NarrowFloatCodec.float32Bits(fromFloat16Bits: $0)) }
         default:
             let bs = r.values(from: 11, as: UInt16.self)
-            for b in bs { check(codec.encode(bfloat16Bits: b) == codec.encode(Float(bitPattern: UInt32(b) << 16)), "encode(bfloat16Bits:)") }
+            for b in bs {
+                let c = codec.encode(bfloat16Bits: b)
+                if b & 0x7FFF > 0x7F80 && profile == .mlDtypes && format == .binary16 {
+                    // ml_dtypes rule 6: bfloat16 → float16 NaNs are canonical (Eigen), while a
+                    // Float32 NaN keeps its payload (numpy); both are NaN codes.
+                    check(c == format.codeForNaN(negative: b & 0x8000 != 0, profile: .mlDtypes), "encode(bfloat16Bits:) of a NaN under ml_dtypes")
+                } else {
+                    check(c == codec.encode(Float(bitPattern: UInt32(b) << 16)), "encode(bfloat16Bits:) ≠ encode of the widening")
+                }
+            }
             xs = bs.map { Float(bitPattern: UInt32($0) << 16) }
         }
         let scalar: [UInt16] = xs.enumerated().map { i, x in
