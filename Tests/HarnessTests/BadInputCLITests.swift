@@ -110,7 +110,7 @@ struct BadInputCLITests {
         Case(args: ["gate", "--config", "good.npy"], message: "gate configuration 'good.npy': not valid JSON: Invalid value around character 0."),
     ]
 
-    static var knownSuites: String { "decode, roundtrip, exhaustive-f32, exhaustive-f16, float64, stochastic, profiles" }
+    static var knownSuites: String { "decode, roundtrip, exhaustive-f32, exhaustive-f16, float64, stochastic, profiles, smoothing-identity, mse-gain, alpha-sweep, int-error-bounds, fp8-scaling, w8a8, calibration-stats" }
 
     /// Files in the directory other than the inputs (an output or a `.tmp-` leftover).
     func strayFiles() throws -> [String] {

@@ -9,7 +9,7 @@ import Testing
 /// (`wallSeconds`, benchmark samples) and the run stamp is bit-identical across two runs,
 /// across thread counts, and across a sharded run merged with `ShardMerger` versus an
 /// unsharded one. Checked here on a reduced configuration: one format, a window of the
-/// Float32 patterns, every registered default suite (so suites that land later are covered
+/// Float32 patterns, every registered default suite but the accuracy suites (so suites that land later are covered
 /// too). These tests also drive the parallel sweep, bulk codec, benchmark and calibrator-merge
 /// paths with two threads, which is what the ThreadSanitizer CI step runs.
 @Suite("Determinism", .serialized)
@@ -24,12 +24,21 @@ struct DeterminismTests {
         return file.encoded()
     }
 
+    /// Every default suite except the accuracy suites: at their default sizes those cost about
+    /// 30 s per run in a debug build, and this file runs the set six times (and again under
+    /// ThreadSanitizer). Their thread-count independence is tested at fixture sizes in
+    /// ConformanceTests/AccuracyTests.swift, and the CI determinism step runs the full default
+    /// set (accuracy included) in release at --threads 1 and 2 and as two merged shards.
+    static let suites: [String] = ConformanceRunner.suites
+        .filter { $0.runsByDefault && !ConformanceRunner.accuracySuiteNames.contains($0.name) }.map(\.name)
+
     func run(threads: Int, patterns: Range<UInt64> = window) throws -> [SuiteResult] {
-        try ConformanceRunner.run(VerifyOptions(formats: [Self.format], threads: threads, patterns: patterns))
+        try ConformanceRunner.run(VerifyOptions(suites: Self.suites, formats: [Self.format], threads: threads, patterns: patterns))
     }
 
     /// The unsharded two-thread run of the window, shared by the tests below.
-    static let reference: [SuiteResult] = try! ConformanceRunner.run(VerifyOptions(formats: [format], threads: 2, patterns: window))
+    static let reference: [SuiteResult] = try! ConformanceRunner.run(
+        VerifyOptions(suites: suites, formats: [format], threads: 2, patterns: window))
 
     /// Negative control: the identity sees a one-ulp change of a metric or a count, and
     /// ignores wall time.

@@ -4,6 +4,9 @@ import Foundation
 /// and error bounds of `Quant`'s algorithms checked against exact references, and the
 /// SmoothQuant MSE gains on synthetic outliers checked against `Golden/accuracy.json`.
 extension ConformanceRunner {
+    /// Names of the accuracy suites, in registry order.
+    public static var accuracySuiteNames: [String] { accuracySuites.map(\.name) }
+
     static let accuracySuites: [SuiteDescriptor] = [
         SuiteDescriptor(
             name: SmoothingIdentitySuite.name,
