@@ -15,6 +15,7 @@ public enum BenchRegistry {
         CodecBenchmarks.scalar,
         CodecBenchmarks.float64Encode,
         QuantAlgorithmBenchmarks.all,
+        OracleBenchmarks.all,
     ]
 
     public static func cases(_ context: BenchContext = BenchContext()) -> [BenchCase] {
