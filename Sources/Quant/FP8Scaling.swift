@@ -116,15 +116,24 @@ public enum FP8Scaling {
         }
     }
 
-    /// binary16 rounding of a positive decode multiplier toward +∞, clamped to [2^−24, 65504].
-    static func float16DecodeMultiplier(_ inv: Float) -> Float {
+    /// RU₁₆(1/scale): the least binary16 value ≥ the exact reciprocal of the positive Float32
+    /// encode multiplier `scale`, clamped to [2^−24, 65504].
+    ///
+    /// Rounding the Float32 quotient `1/scale` up is not enough: when that quotient was itself
+    /// rounded down onto a binary16 value, the result would sit one binary16 ulp below the exact
+    /// reciprocal and amax·(1/result) could exceed the format max. So the candidate is checked
+    /// exactly: r ≥ 1/scale ⇔ r·scale ≥ 1, and r·scale is exact in Float64 (11 × 24 bits).
+    static func float16DecodeMultiplier(encodeScale scale: Float) -> Float {
         let maxHalf: Float = 65504, minHalf = Float(sign: .plus, exponent: -24, significand: 1)
-        if !(inv < maxHalf) { return maxHalf }
-        if inv <= minHalf { return minHalf }
-        let h = Float16(inv)  // nearest
-        var r = Float(h)
-        if r < inv { r = Float(h.nextUp) }
-        return r
+        let covers = { (r: Float) -> Bool in Double(r) * Double(scale) >= 1 }
+        if !covers(maxHalf) { return maxHalf }
+        if covers(minHalf) { return minHalf }
+        // Nearest binary16 to the nearest Float32 reciprocal is within one binary16 ulp of the
+        // answer; step to the least candidate that covers the exact reciprocal.
+        var h = Float16(1 / scale)
+        while !covers(Float(h)) { h = h.nextUp }
+        while h > Float16(minHalf) && covers(Float(h.nextDown)) { h = h.nextDown }
+        return Float(h)
     }
 
     /// Overflow test for a product p rounded RNE: |p| above max + ulp/2, or exactly on it when
@@ -156,7 +165,7 @@ public enum FP8Scaling {
             case .float32:
                 inverses[g] = 1 / scales[g]
             case .float16:
-                inverses[g] = float16DecodeMultiplier(1 / scales[g])
+                inverses[g] = float16DecodeMultiplier(encodeScale: scales[g])
                 scales[g] = 1 / inverses[g]
             }
         }

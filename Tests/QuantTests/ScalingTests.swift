@@ -58,6 +58,34 @@ struct ScalingTests {
         #expect(big.scaleInverses == [65504] && big.overflowCounts == [1])
     }
 
+    /// Regression (found by the fp8-scaling accuracy suite at --exhaustive sizes): the Float32
+    /// reciprocal 1/scale can round *down* onto a binary16 value that lies below the exact
+    /// reciprocal; rounding that quotient up again kept it, one binary16 ulp too small.
+    @Test("Float16 decode multiplier is the least binary16 ≥ the exact 1/scale, double rounding included")
+    func float16MultiplierIsExactlyRoundedUp() {
+        var g = SplitMix64(seed: 16)
+        var doubleRoundingCases = 0
+        var failures: [String] = []
+        for _ in 0..<200_000 {
+            // Encode multipliers across the binary16 range of their reciprocals.
+            let bits = UInt32(truncatingIfNeeded: g.next())
+            let scale = Float(sign: .plus, exponent: Int(bits >> 24) % 40 - 16, significand: 1 + Float(bits & 0x7F_FFFF) * 0x1p-23)
+            let r = FP8Scaling.float16DecodeMultiplier(encodeScale: scale)
+            let representable = Float(Float16(r)) == r
+            let covers = Double(r) * Double(scale) >= 1
+            let least = Double(Float(Float16(r).nextDown)) * Double(scale) < 1
+            if 65504 * Double(scale) < 1 {
+                if r != 65504 { failures.append("scale \(scale) → \(r), not the clamp 65504") }
+            } else if !(representable && covers && least) {
+                failures.append("scale \(scale) → \(r)")
+            }
+            let q = 1 / scale
+            if Float(Float16(q)) == q && Double(q) * Double(scale) < 1 { doubleRoundingCases += 1 }
+        }
+        #expect(failures.isEmpty, "\(failures.count) wrong multipliers, first: \(failures.prefix(3))")
+        #expect(doubleRoundingCases > 0, "the sample must contain quotients rounded down onto binary16 values")
+    }
+
     @Test("overflow/underflow counters and the OCP tie boundaries")
     func counters() throws {
         // scale 1 given explicitly: 464 is a tie → 448 (no overflow), 465 overflows (saturates)
