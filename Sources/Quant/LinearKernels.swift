@@ -14,14 +14,24 @@ public enum ActivationScaling: String, Hashable, Sendable, Codable, CaseIterable
 /// round half to even). For activations X [batch, in]:
 ///
 ///     acc[b][o] = Σ_j W_q[o][j] · X_q[b][j]              (Int32, exact)
-///     Y[b][o]   = Float(acc[b][o]) · (s_x[b] · s_w[o])   (Float32: the scale product, then one
-///                                                          multiplication; Float(acc) rounds RNE)
+///     Y[b][o]   = RN₃₂(acc[b][o] · s_x[b] · s_w[o])     (correctly rounded: one rounding, ties
+///                                                          to even, of the exact product)
+///
+/// The epilogue is exact up to its single rounding: s_x·s_w is exact in binary64, the product
+/// with acc is split into h + e exactly (TwoProduct with FMA), and h is rounded to binary32
+/// with e breaking the one case where that differs from rounding the exact value (h exactly
+/// on a binary32 midpoint). `output(acc:xScale:wScale:)` exposes it.
 ///
 /// **Int32 bound.** Weights and activation codes satisfy |q| ≤ 127 (weights are checked at
 /// construction; −128 is rejected) and in_features ≤ 2^17, so
 /// |acc| ≤ 2^17 · 127² = 2 114 060 288 < 2^31 − 1: the accumulation cannot overflow.
 public struct W8A8Linear: Sendable {
     public static let maxInFeatures = 1 << 17
+
+    /// One output from its exact accumulator: RN₃₂(acc · xScale · wScale), correctly rounded.
+    public static func output(acc: Int32, xScale: Float, wScale: Float) -> Float {
+        alg_w8a8_output(acc, xScale, wScale)
+    }
     public let outFeatures: Int
     public let inFeatures: Int
     public let codes: [Int8]

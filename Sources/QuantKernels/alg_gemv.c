@@ -5,6 +5,8 @@
 // No a*b+c contraction into FMA: the portable and AVX2 variants must round identically.
 #pragma STDC FP_CONTRACT OFF
 
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -12,6 +14,35 @@
 #endif
 
 #include "alg_dispatch.h"
+
+// MARK: - W8A8 output scaling
+
+/// RN32(acc · xs · ws), correctly rounded (one rounding of the exact dequantized product).
+/// p = xs·ws is exact in binary64 (24 + 24 significand bits; no underflow for binary32
+/// inputs), and h + e = acc·p exactly (TwoProduct: h = RN64(acc·p), e = fma(acc, p, −h)).
+/// RN32(h) can differ from RN32(acc·p) only when h is exactly a binary32 midpoint and e ≠ 0:
+/// midpoints are binary64 numbers, so RN64 never carries the product across one. Then the
+/// sign of e picks the neighbour. The same holds at the overflow threshold 2^128 − 2^103
+/// (the midpoint between FLT_MAX and 2^128).
+static inline float w8a8_output(int32_t acc, float xs, float ws) {
+    const double p = (double)xs * (double)ws;
+    const double a = (double)acc;
+    const double h = a * p;
+    const double e = fma(a, p, -h);
+    float f = (float)h;
+    if (e != 0) {
+        if (isinf(f)) {
+            if (fabs(h) == 0x1.ffffffp127 && (e < 0) == (h > 0)) f = copysignf(FLT_MAX, (float)h);
+        } else if ((double)f != h) {
+            const float g = (double)f < h ? nextafterf(f, INFINITY) : nextafterf(f, -INFINITY);
+            // Adjacent binary32 values: their sum is exact in binary64, halving too.
+            if (((double)f + (double)g) * 0.5 == h && ((e > 0) == (g > f))) f = g;
+        }
+    }
+    return f;
+}
+
+float alg_w8a8_output(int32_t acc, float xs, float ws) { return w8a8_output(acc, xs, ws); }
 
 // MARK: - INT8 dot products
 
@@ -76,9 +107,9 @@ ALG_AVX2 static void gemm_w8a8_avx2(const int8_t *w, const float *ws, size_t row
             int32_t acc[4];
             dot4_i8_avx2(w + o * cols, w + (o + 1) * cols, w + (o + 2) * cols, w + (o + 3) * cols,
                          x, cols, acc);
-            for (int k = 0; k < 4; k++) yb[o + k] = (float)acc[k] * (xs[b] * ws[o + k]);
+            for (int k = 0; k < 4; k++) yb[o + k] = w8a8_output(acc[k], xs[b], ws[o + k]);
         }
-        for (; o < rows; o++) yb[o] = (float)dot_i8_avx2(w + o * cols, x, cols) * (xs[b] * ws[o]);
+        for (; o < rows; o++) yb[o] = w8a8_output(dot_i8_avx2(w + o * cols, x, cols), xs[b], ws[o]);
     }
 }
 #endif
@@ -87,7 +118,7 @@ static void gemm_w8a8_portable(const int8_t *w, const float *ws, size_t rows, si
                                const int8_t *xq, const float *xs, size_t batch, float *y) {
     for (size_t b = 0; b < batch; b++)
         for (size_t o = 0; o < rows; o++)
-            y[b * rows + o] = (float)dot_i8_portable(w + o * cols, xq + b * cols, cols) * (xs[b] * ws[o]);
+            y[b * rows + o] = w8a8_output(dot_i8_portable(w + o * cols, xq + b * cols, cols), xs[b], ws[o]);
 }
 
 void alg_gemm_w8a8(const int8_t *w, const float *w_scales, size_t rows, size_t cols,

@@ -373,6 +373,30 @@ enum AccuracyFixtures {
         #expect(AccuracyFixtures.failed(rs).isEmpty, "\(AccuracyFixtures.describe(rs))")
     }
 
+    /// The previous epilogue, RN₃₂(RN₃₂(acc)·RN₃₂(s_x·s_w)): exact accumulation but up to three
+    /// roundings. Must fail the correctly-rounded requirement on ordinary data.
+    @Test func threeRoundingEpilogueFails() throws {
+        var impl = W8A8Suite.Implementation.production
+        impl.forward = { w, out, inF, x, batch, scaling in
+            let l = try W8A8Linear(weights: w, shape: TensorShape(rows: out, columns: inF))
+            let t = try IntegerQuantizer.quantize(x, shape: TensorShape(rows: batch, columns: inF), bits: .int8,
+                                                  granularity: scaling == .perToken ? .perToken : .perTensor)
+            let q = t.values()
+            var y = [Float](repeating: 0, count: batch * out)
+            for b in 0..<batch {
+                let xs = scaling == .perToken ? t.scales[b] : t.scales[0]
+                for o in 0..<out {
+                    var acc: Int32 = 0
+                    for j in 0..<inF { acc += Int32(l.codes[o * inF + j]) * Int32(q[b * inF + j]) }
+                    y[b * out + o] = Float(acc) * (xs * l.weightScales[o])
+                }
+            }
+            return y
+        }
+        let rs = try W8A8Suite.run(shapes: AccuracyFixtures.w8a8Shapes, implementation: impl)
+        #expect(AccuracyFixtures.failed(rs).contains { $0.suite == W8A8Suite.name && $0.caseName.hasPrefix("w8a8/") })
+    }
+
     @Test func int16AccumulationFails() throws {
         var impl = W8A8Suite.Implementation.production
         impl.forward = { w, out, inF, x, batch, scaling in
@@ -389,7 +413,7 @@ enum AccuracyFixtures {
                 for o in 0..<out {
                     var acc: Int16 = 0
                     for j in 0..<inF { acc &+= Int16(l.codes[o * inF + j]) &* Int16(xq[j]) }
-                    y[b * out + o] = Float(acc) * (xs * l.weightScales[o])
+                    y[b * out + o] = W8A8Linear.output(acc: Int32(acc), xScale: xs, wScale: l.weightScales[o])
                 }
             }
             return y

@@ -4,6 +4,19 @@ import Testing
 
 @Suite("W8A8 and FP8 GEMV kernels")
 struct LinearKernelsTests {
+    /// RN₃₂(acc · xs · ws) from exact integer arithmetic, independent of the kernel's
+    /// TwoProduct: |acc|·m_x·m_w (≤ 31 + 24 + 24 bits) is a UInt128, converted to Float with one
+    /// rounding (integer → Float rounds to nearest, ties to even), then scaled by a power of two
+    /// (exact while the result stays normal, which these tests keep to).
+    static func exactOutput(_ acc: Int32, _ xs: Float, _ ws: Float) -> Float {
+        if acc == 0 || xs == 0 || ws == 0 { return 0 }
+        let (mx, ex) = (UInt128(xs.significandBitPattern | (xs.isNormal ? 1 << 23 : 0)), Int(xs.exponent) - 23)
+        let (mw, ew) = (UInt128(ws.significandBitPattern | (ws.isNormal ? 1 << 23 : 0)), Int(ws.exponent) - 23)
+        let n = UInt128(acc.magnitude) * mx * mw
+        let r = Float(sign: acc < 0 ? .minus : .plus, exponent: ex + ew, significand: Float(n))
+        return r
+    }
+
     /// Scalar reference of the documented W8A8 formula.
     func reference(_ layer: W8A8Linear, _ x: [Float], batch: Int, scaling: ActivationScaling) throws -> [Float] {
         let xq: QuantizedIntegerTensor = try IntegerQuantizer.quantize(
@@ -15,10 +28,56 @@ struct LinearKernelsTests {
             for o in 0..<layer.outFeatures {
                 var acc: Int32 = 0
                 for j in 0..<layer.inFeatures { acc += Int32(layer.codes[o * layer.inFeatures + j]) * Int32(q[b * layer.inFeatures + j]) }
-                y[b * layer.outFeatures + o] = Float(acc) * (sx * layer.weightScales[o])
+                y[b * layer.outFeatures + o] = Self.exactOutput(acc, sx, layer.weightScales[o])
             }
         }
         return y
+    }
+
+    /// The one case a plain RN₃₂(RN₆₄(acc·p)) gets wrong: acc·p needs more than 53 bits and
+    /// RN₆₄ lands exactly on a binary32 midpoint. Constructed as acc·m_x·m_w = K·2^30 ± 1 with
+    /// K odd and the product in [2^54, 2^55) (ws = 1, so p = xs): RN₆₄ drops the ±1, leaving
+    /// the midpoint K·2^30 of two binary32 neighbours 2^31 apart.
+    @Test("W8A8 output rounding: exact midpoint cases and random accumulators")
+    func w8a8OutputIsCorrectlyRounded() {
+        var g = SplitMix64(seed: 55)
+        var midpointCases = 0, plainWrong = 0
+        var failures: [String] = []
+        for _ in 0..<100_000 where midpointCases < 64 {
+            let mx = UInt64(1 << 23) | (g.next() & 0x7F_FFFF) | 1
+            // acc ≡ ±mx⁻¹ (mod 2^30) by Newton iteration on the 2-adic inverse.
+            var inv: UInt64 = mx
+            for _ in 0..<5 { inv = inv &* (2 &- mx &* inv) }
+            let sign: UInt64 = g.next() & 1 == 0 ? 1 : (1 << 30) - 1
+            // Both residue and residue + 2^30 are valid Int32 accumulators (< 2^31).
+            let residue = (inv &* sign) & ((1 << 30) - 1)
+            let acc = UInt128(residue) * UInt128(mx) >= (1 << 54) ? residue : residue + (1 << 30)
+            let n = UInt128(acc) * UInt128(mx)
+            // n = K·2^30 + 1 (sign 1) or K·2^30 − 1: K odd makes K·2^30 a binary32 midpoint.
+            let k = sign == 1 ? (n - 1) >> 30 : (n + 1) >> 30
+            guard n >= (1 << 54) && n < (1 << 55) && k & 1 == 1 else { continue }
+            let xs = Float(sign: .plus, exponent: -23, significand: Float(mx))  // m_x · 2^−23, exact
+            for s in [Int32(1), -1] {
+                let a = Int32(acc) * s
+                let got = W8A8Linear.output(acc: a, xScale: xs, wScale: 1)
+                let want = Self.exactOutput(a, xs, 1)
+                if got.bitPattern != want.bitPattern { failures.append("acc \(a), xs \(xs): \(got) ≠ \(want)") }
+                if Float(Double(a) * Double(xs)) != want { plainWrong += 1 }
+            }
+            midpointCases += 1
+        }
+        for _ in 0..<20_000 {
+            let a = Int32(truncatingIfNeeded: g.next()) >> Int32(g.next() % 24)
+            let xs = Float(sign: .plus, exponent: Int(g.next() % 20) - 20, significand: 1 + Float(g.next() % (1 << 23)) * 0x1p-23)
+            let ws = Float(sign: .plus, exponent: Int(g.next() % 20) - 20, significand: 1 + Float(g.next() % (1 << 23)) * 0x1p-23)
+            let got = W8A8Linear.output(acc: a, xScale: xs, wScale: ws)
+            let want = Self.exactOutput(a, xs, ws)
+            if got.bitPattern != want.bitPattern { failures.append("acc \(a), xs \(xs), ws \(ws): \(got) ≠ \(want)") }
+        }
+        #expect(midpointCases == 64)
+        #expect(failures.isEmpty, "\(failures.count) wrong outputs, first: \(failures.prefix(3))")
+        // Negative control: the constructed cases do defeat the naive double rounding.
+        #expect(plainWrong > 0)
     }
 
     @Test("W8A8 GEMM equals the scalar formula bit for bit", arguments: [(1, 7, 5), (3, 65, 9), (4, 256, 13)])

@@ -9,15 +9,15 @@ import Quant
 /// **W8A8** (`W8A8Linear`): the suite quantizes the weights per channel and the activations per
 /// token or per tensor with the documented rule (scale = RN₃₂(max(amax, 1e-5)/127),
 /// q = clamp(RNE(RN₃₂(x/scale)), ±127), derived in MPFR as in `int-error-bounds`), forms
-/// acc = Σ_j w_q·x_q in exact integer arithmetic (Int64), and requires bit-identical outputs
+/// acc = Σ_j w_q·x_q in exact integer arithmetic (Int64), and requires every output to be
 ///
-///     y = RN₃₂( RN₃₂(acc) · RN₃₂(s_x · s_w) )                (the documented formula),
+///     y = RN₃₂(acc · s_x · s_w)                               (the documented formula),
 ///
-/// which holds only if the Int32 accumulation is exact (an Int16 or wrapping accumulator
-/// fails it). Against the exact dequantized product e = acc·s_x·s_w (MPFR, exact) the formula
-/// has at most three roundings — one when |acc| < 2^24 — so |y − e| ≤ γ₃|e| is checked and
-/// the share of outputs equal to RN₃₂(e) (one rounding) and the largest distance in ulps of
-/// binary32 are reported.
+/// the correctly rounded exact dequantized product (e = acc·s_x·s_w is exact in MPFR at 128
+/// bits: 31 + 24 + 24 bits), bit for bit. That holds only if the Int32 accumulation is exact
+/// (an Int16 or wrapping accumulator fails it) and the epilogue rounds once (a Float32 scale
+/// product followed by a Float32 multiplication, up to three roundings, fails it). The largest
+/// distance in binary32 ulps (≤ 0.5) is reported.
 ///
 /// **FP8 GEMV** (`FP8GEMVWeights`): with decode values d_j (exact), block decode multipliers
 /// c_b and Float32 x, the exact y = Σ_b c_b Σ_{j∈b} d_j x_j (each d_j·c_b·x_j is exact in
@@ -161,40 +161,33 @@ public enum W8A8Suite {
             fail("output", "length", "\(shape.batch * shape.out)", "\(y.count)")
             return SuiteResult(suite: name, caseName: caseName, passed: false, covered: 0, mismatches: mism, counterexamples: examples)
         }
-        let gamma3 = ForwardError.gamma(3, .float32)
         let exact = MPFRNumber(precision: 128), yv = MPFRNumber(precision: 128)
-        var correctlyRounded = 0, maxUlps = 0.0, maxAcc = 0
+        var maxUlps = 0.0, maxAcc = 0
         for b in 0..<shape.batch {
             for o in 0..<shape.out {
                 var acc = 0  // Int64: exact
                 for j in 0..<shape.inF { acc += wq[o].codes[j] * xq[b].codes[j] }
                 maxAcc = max(maxAcc, abs(acc))
-                let scaleProduct = xq[b].scale * wq[o].scale
-                let expected = Float(acc) * scaleProduct
-                let got = y[b * shape.out + o]
-                if got.bitPattern != expected.bitPattern {
-                    fail("y[\(b)][\(o)]", "acc = \(acc) (exact), s_x = \(xq[b].scale), s_w = \(wq[o].scale)",
-                         "\(expected) = RN(RN(acc)·RN(s_x·s_w))", "\(got)")
-                    continue
-                }
                 // e = acc·s_x·s_w exactly (31 + 24 + 24 bits < 128).
                 _ = exact.set(acc, rounding: .nearestEven)
                 mpfr_mul_d(exact.pointer, exact.pointer, Double(xq[b].scale), MPFR_RNDN)
                 mpfr_mul_d(exact.pointer, exact.pointer, Double(wq[o].scale), MPFR_RNDN)
-                let rounded = mpfr_get_flt(exact.pointer, MPFR_RNDN)
-                if rounded.bitPattern == got.bitPattern { correctlyRounded += 1 }
+                let expected = mpfr_get_flt(exact.pointer, MPFR_RNDN)
+                let got = y[b * shape.out + o]
+                if got.bitPattern != expected.bitPattern {
+                    fail("y[\(b)][\(o)]", "acc = \(acc) (exact), s_x = \(xq[b].scale), s_w = \(wq[o].scale)",
+                         "\(expected) = RN₃₂(acc·s_x·s_w)", "\(got)")
+                }
                 _ = yv.set(got, rounding: .nearestEven)
                 mpfr_sub(yv.pointer, yv.pointer, exact.pointer, MPFR_RNDN)  // exact at 128 bits
                 let err = abs(yv.double(rounding: .up))
                 let e = abs(exact.double(rounding: .nearestEven))
-                if e > 0 { maxUlps = max(maxUlps, err / Double(Float(e).ulp)) }
-                if !(err <= (gamma3 * e).nextUp) { fail("y[\(b)][\(o)]", "three-rounding bound", "|y − e| ≤ \(gamma3 * e)", "\(err)") }
+                if e > 0 && e.isFinite { maxUlps = max(maxUlps, err / Double(Float(e).ulp)) }
             }
         }
         let n = shape.batch * shape.out
         let metrics = [
-            Metric(name: "correctly rounded share", value: Double(correctlyRounded) / Double(n)),
-            Metric(name: "max ulps from exact", value: maxUlps),
+            Metric(name: "max ulps from exact", value: maxUlps, bound: 0.5),
             Metric(name: "max |acc|", value: Double(maxAcc)),
         ]
         return SuiteResult(

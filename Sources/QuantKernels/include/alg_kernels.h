@@ -40,12 +40,17 @@ int64_t alg_quantize_rows_int8_f32(const float *x, size_t rows, size_t cols, int
 /// on a non-finite input `running_bits` may be partially updated (callers pass a scratch copy).
 int64_t alg_column_absmax_update_f32(const float *a, size_t rows, size_t cols, uint32_t *running_bits);
 
-/// W8A8 GEMM: y[b][o] = (float)acc[b][o] * (x_scales[b] * w_scales[o]) with
+/// W8A8 GEMM: y[b][o] = RN32(acc[b][o] · x_scales[b] · w_scales[o]), correctly rounded (one
+/// rounding of the exact dequantized product; see `alg_w8a8_output`), with
 /// acc[b][o] = Σ_j w[o][j] * xq[b][j] in int32. Requires |w|, |xq| ≤ 127 and cols ≤ 2^17, so
 /// |acc| ≤ 2^17 · 127² = 2 114 060 288 < 2^31 − 1 (no overflow). `x_scales` has `batch` entries
 /// (pass the same value repeated for a per-tensor activation scale).
 void alg_gemm_w8a8(const int8_t *w, const float *w_scales, size_t rows, size_t cols,
                    const int8_t *xq, const float *x_scales, size_t batch, float *y);
+
+/// The W8A8 output of one accumulator: RN32(acc · xs · ws), correctly rounded (ties to even),
+/// for finite non-negative scales.
+float alg_w8a8_output(int32_t acc, float xs, float ws);
 
 /// Float32 GEMV baseline y = W x (row-major W [rows x cols]); AVX2+FMA variant with 4 rows at a
 /// time. Summation order differs from a naive loop (the result is for timing comparisons).
