@@ -395,4 +395,10 @@ public enum MPFRLibrary {
     public static var version: String { String(cString: mpfr_get_version()) }
     /// Whether MPFR keeps its global state in thread-local storage (needed for parallel use).
     public static var isThreadSafe: Bool { mpfr_buildopt_tls_p() != 0 }
+
+    /// Frees the calling thread's MPFR caches (`mpfr_free_cache`). Transcendental functions
+    /// (`mpfr_pow`, `mpfr_exp`, `mpfr_log`) cache constants such as log 2 in thread-local
+    /// storage; on a worker thread that later exits they would be lost (LeakSanitizer reports
+    /// them). Call it when a thread is done with such functions.
+    public static func freeThreadCaches() { mpfr_free_cache() }
 }

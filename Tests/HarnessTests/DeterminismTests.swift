@@ -65,6 +65,33 @@ struct DeterminismTests {
         #expect(Self.identity(a) == Self.identity(d), "threads 1 and 3 differ")
     }
 
+    /// The accuracy suites: the registry's default run for the ones that are quick in debug
+    /// builds, and `mse-gain`/`alpha-sweep` (the only ones taking a thread count) on a reduced
+    /// scenario, for 1, 2 and 3 threads and a repeat.
+    @Test func accuracySuitesIdenticalAcrossRunsAndThreadCounts() throws {
+        let heavy = [MSEGainSuite.name, AlphaSweepSuite.name]
+        let light = ConformanceRunner.accuracySuiteNames.filter { !heavy.contains($0) }
+        let scenario = MSEGainSuite.Scenario(
+            id: "determinism", tokens: 48, inFeatures: 96, outFeatures: 8, calibrationTokens: nil, outlierChannels: 4,
+            tail: .studentT(degreesOfFreedom: 4), modelSeed: 21, dataSeed: 22, calibrationSeed: 23, casePrefix: "",
+            alphaSearchTokens: 24)
+        func run(_ threads: Int) throws -> [SuiteResult] {
+            try ConformanceRunner.run(VerifyOptions(suites: light, threads: threads))
+                + MSEGainSuite.run(scenario: scenario, factors: [1, 50], threads: threads, golden: nil, implementation: .production)
+                + AlphaSweepSuite.run(scenario: scenario, threads: threads, implementation: .production)
+        }
+        let one = try run(1)
+        #expect(Set(one.map(\.suite)) == Set(ConformanceRunner.accuracySuiteNames))
+        #expect(one.allSatisfy { $0.passed })
+        let reference = Self.identity(one)
+        let again = try run(1)
+        #expect(Self.identity(again) == reference, "two runs differ")
+        for t in [2, 3] {
+            let other = try run(t)
+            #expect(Self.identity(other) == reference, "threads 1 and \(t) differ")
+        }
+    }
+
     @Test(arguments: [2, 3])
     func shardedAndMergedEqualsUnsharded(shards: Int) throws {
         let domain = InputRange(lower: Self.window.lowerBound, upper: Self.window.upperBound)

@@ -233,6 +233,25 @@ public enum MSEGainSuite {
         /// Auto-α is searched on the first this-many tokens of the calibration batch.
         public var alphaSearchTokens: Int
 
+        public init(
+            id: String, tokens: Int, inFeatures: Int, outFeatures: Int, calibrationTokens: Int?, outlierChannels: Int,
+            tail: ActivationTail, modelSeed: UInt64, dataSeed: UInt64, calibrationSeed: UInt64, casePrefix: String,
+            alphaSearchTokens: Int
+        ) {
+            self.id = id
+            self.tokens = tokens
+            self.inFeatures = inFeatures
+            self.outFeatures = outFeatures
+            self.calibrationTokens = calibrationTokens
+            self.outlierChannels = outlierChannels
+            self.tail = tail
+            self.modelSeed = modelSeed
+            self.dataSeed = dataSeed
+            self.calibrationSeed = calibrationSeed
+            self.casePrefix = casePrefix
+            self.alphaSearchTokens = alphaSearchTokens
+        }
+
         /// The default run: REFERENCE.md §3's layer (X 512×1024 with 8 outlier channels ×f,
         /// W N(0, 0.02²), in-sample calibration) with the out dimension reduced to 64, so that
         /// the exact reference stays within seconds in release builds (max|W_j| over 64 rows

@@ -269,6 +269,8 @@ public enum SmoothingIdentitySuite {
         var examples: [Counterexample] = []
         let v = MPFRNumber(precision: 200), t = MPFRNumber(precision: 200), al = MPFRNumber(precision: 200)
         let f32 = MPFRNumber(precision: 24)
+        // mpfr_pow below caches constants per thread; free them before this thread moves on.
+        defer { MPFRLibrary.freeThreadCaches() }
         for j in aMax.indices {
             let a = aMax[j], w = wMax[j]
             // The exact factor before the floor and clamp, per the documented cases.

@@ -1,4 +1,5 @@
 import Foundation
+import Conformance
 
 /// A GitHub-flavoured Markdown table. Cells are escaped (`|` → `\|`, newlines → spaces) so a
 /// value can never break the table; every row has exactly the header's number of cells.
@@ -63,6 +64,16 @@ public enum Fmt {
     }
 
     /// Three significant digits without exponent for magnitudes in [0.001, 1e6), else `1.23e-7`.
+    /// A metric's value with its unit. Counted quantities (a unit and an integral value, e.g.
+    /// "41 inputs") print as integers, not "41.0 inputs".
+    public static func metricValue(_ m: Metric) -> String {
+        guard let unit = m.unit else { return sig(m.value) }
+        if m.value.isFinite && m.value == m.value.rounded() && abs(m.value) < 1e15 {
+            return "\(Int64(m.value)) \(unit)"
+        }
+        return sig(m.value) + " " + unit
+    }
+
     public static func sig(_ v: Double, digits: Int = 3) -> String {
         guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "∞" : "−∞") }
         if v == 0 { return "0" }

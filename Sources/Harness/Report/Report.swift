@@ -312,7 +312,7 @@ public struct ReportWriter {
         for r in rs { for m in r.metrics where !names.contains(m.name) { names.append(m.name) } }
         let uniform = rs.allSatisfy { $0.metrics.map(\.name) == names }
         func cell(_ m: Metric) -> String {
-            var s = Fmt.sig(m.value) + (m.unit.map { " \($0)" } ?? "")
+            var s = Fmt.metricValue(m)
             if let b = m.bound, let ok = m.withinBound {
                 let relation: String
                 switch m.boundKind ?? .upper {
@@ -340,7 +340,7 @@ public struct ReportWriter {
         var t = MarkdownTable(["case", "metric", "value", "bound", "within bound"], alignments: [.left, .left, .right, .right, .center])
         for r in rs {
             for m in r.metrics {
-                t.add([r.caseName.isEmpty ? "—" : "`\(r.caseName)`", m.name, Fmt.sig(m.value) + (m.unit.map { " \($0)" } ?? ""),
+                t.add([r.caseName.isEmpty ? "—" : "`\(r.caseName)`", m.name, Fmt.metricValue(m),
                        m.bound.map { (m.boundKind == .lower ? "≥ " : m.boundKind == .magnitude ? "|·| ≤ " : "≤ ") + Fmt.sig($0) } ?? "—",
                        m.withinBound.map { $0 ? "✅" : "❌" } ?? "—"])
             }
