@@ -171,6 +171,11 @@ struct NonFiniteTracker {
     var sawNegativeInfinity = false
 
     /// Records the product a·b of two values of which at least one is not finite.
+    mutating func recordProduct<F: FloatingPoint>(_ a: F, _ b: F) {
+        recordProduct(aIsNaN: a.isNaN, bIsNaN: b.isNaN, aIsInf: a.isInfinite, bIsInf: b.isInfinite,
+                      aIsZero: a == 0, bIsZero: b == 0, negative: (a.sign == .minus) != (b.sign == .minus))
+    }
+
     mutating func recordProduct(aIsNaN: Bool, bIsNaN: Bool, aIsInf: Bool, bIsInf: Bool,
                                 aIsZero: Bool, bIsZero: Bool, negative: Bool) {
         if aIsNaN || bIsNaN || (aIsInf && bIsZero) || (bIsInf && aIsZero) { sawNaN = true; return }

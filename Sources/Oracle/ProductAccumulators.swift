@@ -24,8 +24,7 @@ public struct Float32ProductAccumulator: Sendable {
     /// Adds a·b exactly.
     public mutating func add(_ a: Float, times b: Float) {
         if !a.isFinite || !b.isFinite {
-            nonFinite.recordProduct(aIsNaN: a.isNaN, bIsNaN: b.isNaN, aIsInf: a.isInfinite, bIsInf: b.isInfinite,
-                                    aIsZero: a == 0, bIsZero: b == 0, negative: (a.sign == .minus) != (b.sign == .minus))
+            nonFinite.recordProduct(a, b)
             return
         }
         let x = Self.decode(a.bitPattern), y = Self.decode(b.bitPattern)
@@ -94,8 +93,7 @@ public struct Float64ProductAccumulator: Sendable {
     /// Adds a·b exactly.
     public mutating func add(_ a: Double, times b: Double) {
         if !a.isFinite || !b.isFinite {
-            nonFinite.recordProduct(aIsNaN: a.isNaN, bIsNaN: b.isNaN, aIsInf: a.isInfinite, bIsInf: b.isInfinite,
-                                    aIsZero: a == 0, bIsZero: b == 0, negative: (a.sign == .minus) != (b.sign == .minus))
+            nonFinite.recordProduct(a, b)
             return
         }
         let x = Self.decode(a.bitPattern), y = Self.decode(b.bitPattern)

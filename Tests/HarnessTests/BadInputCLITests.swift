@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Conformance
 @testable import Harness
 
 /// The bad-input campaign at the command line: the built `quantcheck` binary is run as a
@@ -110,7 +111,7 @@ struct BadInputCLITests {
         Case(args: ["gate", "--config", "good.npy"], message: "gate configuration 'good.npy': not valid JSON: Invalid value around character 0."),
     ]
 
-    static var knownSuites: String { "decode, roundtrip, exhaustive-f32, exhaustive-f16, float64, stochastic, profiles, smoothing-identity, mse-gain, alpha-sweep, int-error-bounds, fp8-scaling, w8a8, calibration-stats" }
+    static var knownSuites: String { ConformanceRunner.suiteNames.joined(separator: ", ") }
 
     /// Files in the directory other than the inputs (an output or a `.tmp-` leftover).
     func strayFiles() throws -> [String] {

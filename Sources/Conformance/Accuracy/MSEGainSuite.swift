@@ -160,8 +160,8 @@ struct FakeQuantEvaluation {
     /// `impl.searchAlpha` (Quant's); the suite re-runs the same criterion (MSE against the
     /// binary64 output of those rows, grid k/20, ties to the smaller α) and reports
     /// disagreement. INT4/FP8 variants: the suite's grid search with that criterion.
-    func autoAlpha(_ q: ActivationQuantization) throws -> (alpha: Double, source: String, disagreement: String?) {
-        let own = try gridSearch(q)
+    /// `own` is `gridSearch`'s result for `q`.
+    func autoAlpha(_ q: ActivationQuantization, own: (alpha: Double, curve: [Double])) throws -> (alpha: Double, source: String, disagreement: String?) {
         if let scaling = q.int8Scaling {
             let quant = try impl.searchAlpha(searchA, searchShape, w, wShape, scaling)
             // Quant's α must minimise the criterion (summation order may differ: allow 1e-9 relative).
@@ -174,24 +174,29 @@ struct FakeQuantEvaluation {
         return (own.alpha, "suite grid search (searchAlpha's criterion)", nil)
     }
 
-    func gridSearch(_ q: ActivationQuantization) throws -> (alpha: Double, curve: [Double]) {
+    /// The search criterion over `alphaGrid` for every quantization in `qs`: the smoothed,
+    /// quantized weights depend on α only, so they are formed once per α and shared.
+    func gridSearch(_ qs: [ActivationQuantization]) throws -> [ActivationQuantization: (alpha: Double, curve: [Double])] {
         let rows = searchShape.rows
         let searchAMax = try impl.activationMax(searchA, searchShape)
         let reference = Float64Matmul.product(searchA, rows: rows, w, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
-        var best = (alpha: 0.0, mse: Double.infinity)
-        var curve: [Double] = []
+        var best = [ActivationQuantization: (alpha: Double, mse: Double)]()
+        var curves = [ActivationQuantization: [Double]]()
         for alpha in Self.alphaGrid {
             let s = try impl.factors(searchAMax, wMax, alpha)
-            let aq = try impl.fakeQuantActivations(try impl.smoothActivations(searchA, searchShape, s), searchShape, q)
+            let smoothed = try impl.smoothActivations(searchA, searchShape, s)
             let wq = try impl.fakeQuantWeights(try impl.smoothWeights(w, wShape, s), wShape)
-            let y = Float64Matmul.product(aq, rows: rows, wq, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
-            var sum = 0.0
-            for k in 0..<y.count { sum += (y[k] - reference[k]) * (y[k] - reference[k]) }
-            let m = sum / Double(y.count)
-            curve.append(m)
-            if m < best.mse { best = (alpha, m) }
+            for q in qs {
+                let aq = try impl.fakeQuantActivations(smoothed, searchShape, q)
+                let y = Float64Matmul.product(aq, rows: rows, wq, outputs: layer.outFeatures, inner: layer.inFeatures, threads: threads)
+                var sum = 0.0
+                for k in 0..<y.count { sum += (y[k] - reference[k]) * (y[k] - reference[k]) }
+                let m = sum / Double(y.count)
+                curves[q, default: []].append(m)
+                if m < best[q, default: (0, .infinity)].mse { best[q] = (alpha, m) }
+            }
         }
-        return (best.alpha, curve)
+        return qs.reduce(into: [:]) { r, q in r[q] = (best[q]?.alpha ?? 0, curves[q] ?? []) }
     }
 }
 
@@ -324,13 +329,15 @@ public enum MSEGainSuite {
                 layer: scenario.layer(outlierFactor: f), calibration: scenario.calibrationLayer(outlierFactor: f),
                 searchTokens: scenario.alphaSearchTokens, impl: impl, threads: threads)
             let half = try eval.factors(alpha: 0.5)
+            // The first case of each f also carries the shared auto-α search.
+            let searches = try eval.gridSearch(quantizations)
             for (k, q) in quantizations.enumerated() {
                 // The first case of each f also carries the set-up (data, exact reference).
                 let t0 = k == 0 ? tEval : Date()
                 let caseName = scenario.casePrefix + "\(q.rawValue)/f=\(formatFactor(f))"
                 let plain = try eval.mse(factors: nil, quantization: q)
                 let smoothed = try eval.mse(factors: half, quantization: q)
-                let auto = try eval.autoAlpha(q)
+                let auto = try eval.autoAlpha(q, own: searches[q]!)
                 let autoMSE = try eval.mse(factors: eval.factors(alpha: auto.alpha), quantization: q)
                 let expect = golden?.expectation(scenario: scenario.id, caseName: caseName)
                 var metrics = [
