@@ -74,7 +74,9 @@ public enum PluginError: Error, Equatable, CustomStringConvertible, Sendable {
     case suiteNeedsEntryPoint(suite: String, needs: [String])
     case workerFailed(String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .libraryNotFound(let p): return "library '\(p)' not found"
         case .notSharedLibrary(let p, let reason): return "'\(p)' is not a shared library: \(reason)"

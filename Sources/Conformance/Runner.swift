@@ -61,7 +61,9 @@ public enum VerifyError: Error, Equatable, CustomStringConvertible, Sendable {
     case unknownSuite(String, known: [String])
     case invalidThreadCount(Int)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .unknownSuite(let s, let known): return "unknown suite '\(s)'; known: \(known.joined(separator: ", "))"
         case .invalidThreadCount(let n): return "--threads must be at least 1 (got \(n))"

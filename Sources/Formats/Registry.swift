@@ -77,7 +77,9 @@ extension FloatFormat {
 public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
     case unknownFormat(String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .unknownFormat(let name):
             return "unknown format '\(name)'; known: \(FloatFormat.all.map(\.name).joined(separator: ", "))"

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,9 @@ public enum OutputError: Error, Hashable, CustomStringConvertible, Sendable {
     /// A write, flush or rename failed part-way (disk full, I/O error); nothing was replaced.
     case writeFailed(String, reason: String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .directoryMissing(let p): return "output directory '\(p)' does not exist"
         case .notADirectory(let p): return "'\(p)' is a file, not a directory"

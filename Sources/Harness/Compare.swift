@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// Benchmark comparison of a head run against a base run.
 ///
@@ -142,7 +143,9 @@ public enum CompareError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidThreshold(String)
     case noBenchmarks(String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .invalidThreshold(let t): return "invalid threshold '\(t)': give a percentage like 5% or a fraction like 0.05"
         case .noBenchmarks(let p): return "'\(p)' has no benchmarks to compare"

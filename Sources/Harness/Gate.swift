@@ -1,5 +1,6 @@
 import Conformance
 import Foundation
+import Formats
 
 /// The gate's configuration (`Golden/gate.json`). Every threshold is documented in the file
 /// itself, in a `_doc` object beside it. Unknown keys are refused so that a misspelt threshold
@@ -197,7 +198,9 @@ public enum GateConfigError: Error, Equatable, CustomStringConvertible, Sendable
     case unreadable(String)
     case invalid(String, String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .unreadable(let p): return "cannot read gate configuration '\(p)'"
         case .invalid(let p, let why): return "gate configuration '\(p)': \(why)"

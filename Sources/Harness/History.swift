@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// Benchmark history: one results file per (machine, commit) under
 /// `<directory>/<machine>/<commit>.json`. Recording the same commit on the same machine again
@@ -51,7 +52,9 @@ public enum HistoryError: Error, Equatable, CustomStringConvertible, Sendable {
     case nothingToRecord
     case unknownCommit
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .nothingToRecord: return "--record: the run produced no benchmarks to record"
         case .unknownCommit: return "--record needs the git commit of the build (run inside the repository with git on PATH)"

@@ -1,5 +1,6 @@
 import Conformance
 import Foundation
+import Formats
 
 /// Combines the results files of a sharded `verify` run into the file an unsharded run would
 /// have written: same suites in the same order, same counts, mismatches and verdicts, and the
@@ -187,7 +188,9 @@ public enum MergeError: Error, Equatable, CustomStringConvertible, Sendable {
     /// How many missing shard numbers an error lists.
     public static let listedMissingShards = 20
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .noInputs: return "merge needs at least one shard results file"
         case .notAShard(let p): return "'\(p)' is not a shard result (no \"shard\" field; was it run with --shard?)"

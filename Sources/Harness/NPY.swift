@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// Element types QuantCheck reads and writes in `.npy` and raw files. Little-endian only.
 public enum NPYDType: String, CaseIterable, Sendable, Hashable, Codable {
@@ -445,7 +446,9 @@ public struct NPYError: Error, Hashable, CustomStringConvertible, Sendable {
 
     func at(_ path: String) -> NPYError { NPYError(kind, path: self.path ?? path) }
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         let what: String
         switch kind {
         case .unreadable(let r): what = "cannot read: \(r)"

@@ -1,5 +1,6 @@
 import Conformance
 import Foundation
+import Formats
 
 /// The one results format written by `verify`, `bench`, `merge` and `gate`, and read by
 /// `report`, `compare`, `merge` and `gate`.
@@ -156,7 +157,9 @@ public enum ResultsError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidStructure(String, detail: String)
     case invalidContent(String, detail: String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .unreadable(let p, let r): return "cannot read results file '\(p)': \(r)"
         case .empty(let p): return "results file '\(p)' is empty"

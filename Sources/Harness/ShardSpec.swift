@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// A half-open range of input indices `[lower, upper)`, e.g. Float32 bit patterns
 /// `[0, 2^32)`. Stored as `UInt64` so the full 32-bit domain's end, 2^32, is representable.
@@ -187,7 +188,9 @@ public enum ShardError: Error, Equatable, CustomStringConvertible, Sendable {
     case badEnvironment(name: String, value: String)
     case inconsistent(String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .malformed(let s): return "invalid shard '\(s)': expected K/N with 1 ≤ K ≤ N (e.g. 1/4), or 'auto'"
         case .zeroCount: return "invalid shard: the shard count must be at least 1"

@@ -11,7 +11,9 @@ public enum OracleError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An interval table that does not cover every Float32 bit pattern exactly once.
     case notAPartition(String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .unsupportedRounding(let rule):
             return "the oracle rounds deterministically; '\(rule.rawValue)' is not one of "

@@ -11,7 +11,9 @@ public enum CodecError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidCode(index: Int, code: UInt16, format: String)
     case invalidThreadCount(Int)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .lengthMismatch(let i, let o): return "input has \(i) elements but output has room for \(o)"
         case .codeTypeTooNarrow(let f, let b, let t): return "\(f) codes are \(b) bits wide and do not fit \(t)-bit storage"

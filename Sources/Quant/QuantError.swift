@@ -1,3 +1,4 @@
+import Formats
 /// Every error the `Quant` module throws on bad user input.
 ///
 /// Public entry points validate shapes, lengths, group sizes, α, percentiles and data before
@@ -52,7 +53,9 @@ public enum QuantError: Error, Equatable, Hashable, Sendable, CustomStringConver
     public static func == (a: QuantError, b: QuantError) -> Bool { a.description == b.description }
     public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .lengthMismatch(let what, let expected, let actual):
             return "\(what): expected \(expected) elements, got \(actual)"

@@ -1,11 +1,12 @@
 import Foundation
+import Formats
 import Harness
 
 /// A usage error detected after parsing (a value out of range, a missing environment
 /// variable): exit 2 with its one-line message.
 struct CLIUsageError: Error, CustomStringConvertible {
     let description: String
-    init(_ message: String) { description = message }
+    init(_ message: String) { description = DiagnosticText.oneLine(message) }
 }
 
 enum CLI {

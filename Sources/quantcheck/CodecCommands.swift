@@ -35,7 +35,7 @@ struct CodecOptions: ParsableArguments {
 
 struct BadOption: Error, CustomStringConvertible {
     let name: String, value: String, allowed: [String]
-    var description: String { "\(name) '\(value)' is not one of: \(allowed.joined(separator: ", "))" }
+    var description: String { DiagnosticText.oneLine("\(name) '\(value)' is not one of: \(allowed.joined(separator: ", "))") }
 }
 
 /// Reads the input array: `.npy` by default, raw little-endian with `--dtype`.

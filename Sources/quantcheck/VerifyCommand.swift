@@ -112,7 +112,7 @@ enum OutputPath {
     struct NotWritable: Error, CustomStringConvertible {
         let path: String
         let reason: String
-        var description: String { "cannot write '\(path)': \(reason)" }
+        var description: String { DiagnosticText.oneLine("cannot write '\(path)': \(reason)") }
     }
 
     static func checkWritable(_ path: String) throws {

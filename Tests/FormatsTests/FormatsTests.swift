@@ -38,6 +38,24 @@ import Testing
         #expect(throws: FormatError.unknownFormat("e9m9")) { try FloatFormat(named: "e9m9") }
     }
 
+    /// Error messages quote user text; control characters in it must not break the one-line
+    /// promise (the npy and gate fuzzers found keys with line feeds doing so).
+    @Test(arguments: [
+        ("e9\nm9", "unknown format 'e9\\nm9'"),
+        ("a\r\tb\u{0}\u{2028}", "unknown format 'a\\r\\tb\\u{0}\\u{2028}'"),
+    ])
+    func unknownNameWithControlCharactersStaysOneLine(name: String, prefix: String) {
+        let text = FormatError.unknownFormat(name).description
+        #expect(text.hasPrefix(prefix))
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x2028 })
+    }
+
+    @Test func oneLineEscapingIsIdempotent() {
+        let once = DiagnosticText.oneLine("x\ny\\n\u{85}")
+        #expect(once == "x\\ny\\n\\u{85}")
+        #expect(DiagnosticText.oneLine(once) == once)
+    }
+
     @Test func specialCodes() {
         #expect(FloatFormat.e4m3fn.canonicalNaN(negative: false) == 0x7F)
         #expect(FloatFormat.e4m3fn.canonicalNaN(negative: true) == 0xFF)

@@ -37,6 +37,8 @@ def header(descr, shape, fortran=False, version=1, data=b""):
 put("npy", "f4-3x4.npy", npy(np.arange(12, dtype="<f4").reshape(3, 4) - 5.5))
 put("npy", "f8-specials.npy", npy(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1.7976931348623157e308], dtype="<f8")))
 put("npy", "f2-halves.npy", npy(np.array([0, 1, -2, 65504, 6e-8, np.inf, np.nan], dtype="<f2")))
+# Regression: a header key with a carriage return broke the one-line error message.
+put("npy", "regress-key-cr.npy", header("<f4", "(2,), 'x\ry': True", data=bytes(8)))
 put("npy", "u1-codes.npy", npy(np.arange(16, dtype="u1")))
 put("npy", "u2-codes.npy", npy(np.array([0, 1, 0x7C00, 0xFFFF], dtype="<u2")))
 put("npy", "scalar-0d.npy", npy(np.float32(1.5)))
@@ -137,6 +139,9 @@ put("gate", "bench-on.json", json.dumps({"format": "quantcheck-gate", "schemaVer
 put("gate", "unknown-key.json", json.dumps({"format": "quantcheck-gate", "schemaVersion": 1, "verfy": {}}))
 put("gate", "wrong-types.json", json.dumps({"format": "quantcheck-gate", "schemaVersion": 1,
     "verify": {"threads": -1, "enabled": 1}, "bench": {"regressionThreshold": 5}}))
+# Regression: a key with a line feed broke the one-line error message.
+put("gate", "regress-key-linefeed.json", json.dumps({"format": "quantcheck-gate", "schemaVersion": 1,
+    "verify": {"thr\neads": 1}}))
 put("gate", "truncated.json", '{"format": "quantcheck-gate", "schemaVersion": 1, "verify": {"ena')
 # --- calibration (byte 0: 0 SmoothQuantCalibrator, 1 CalibrationStatistics,
 #     2 DelayedScalingState, 3 QuantizedIntegerTensor; then JSON) ---------------------------

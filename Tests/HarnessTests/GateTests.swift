@@ -161,6 +161,17 @@ struct GateTests {
         }
     }
 
+    /// Found by the gate fuzzer: a key with a line feed broke the one-line message.
+    @Test func keyWithLineFeedGivesOneLineError() {
+        let json = #"{"format": "quantcheck-gate", "schemaVersion": 1, "verify": {"a\nb": 0}}"#
+        #expect {
+            try GateConfig.parse(Data(json.utf8), path: "gate.json")
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix(#"gate configuration 'gate.json': unknown key 'verify.a\nb' (known:"#) && !text.contains("\n")
+        }
+    }
+
     @Test func configValuesAreRead() throws {
         let json = #"""
         {"format": "quantcheck-gate", "schemaVersion": 1,

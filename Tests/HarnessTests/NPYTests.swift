@@ -202,6 +202,17 @@ struct NPYTests {
         }
     }
 
+    /// Found by the npy fuzzer: a header key quoted in the message carried a carriage return.
+    @Test func headerKeyWithCarriageReturnGivesOneLineError() {
+        let d = npyImage(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x\ry': True}", payload: Array(repeating: 0, count: 8))
+        #expect {
+            try NPY.decode(d)
+        } throws: { error in
+            guard let e = error as? NPYError, case .malformedHeader = e.kind else { return false }
+            return !e.description.contains("\r") && e.description.contains("x\\ry")
+        }
+    }
+
     @Test func unsupportedVersion() {
         var d = NumpyFixtures.data(NumpyFixtures.v1U1)
         d[6] = 4

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// Expected MSE gains (`Golden/accuracy.json`), written once from a reviewed run.
 ///
@@ -56,7 +57,9 @@ public struct AccuracyGolden: Codable, Sendable, Hashable {
         case notFound(searched: [String])
         case invalid(path: String, reason: String)
 
-        public var description: String {
+        public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+        private var unescapedDescription: String {
             switch self {
             case .notFound(let searched):
                 return "Golden/\(AccuracyGolden.fileName) not found (searched \(searched.joined(separator: ", ")); set QUANTCHECK_GOLDEN_DIR)"

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Formats
 
 #if canImport(Glibc)
 import Glibc
@@ -34,7 +35,9 @@ public enum BenchError: Error, Equatable, CustomStringConvertible, Sendable {
     case noCaseMatches(String)
     case invalidRepetitions(Int)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .invalidFilter(let f, let r): return "invalid --filter regular expression '\(f)': \(r)"
         case .noCaseMatches(let f): return "no benchmark matches --filter '\(f)' (see `quantcheck bench --list`)"

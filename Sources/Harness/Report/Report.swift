@@ -1,5 +1,6 @@
 import Conformance
 import Foundation
+import Formats
 
 /// The verdict the reports lead with: a gate's, or one derived from the suites.
 public struct Verdict: Sendable, Hashable {
@@ -97,7 +98,9 @@ public enum ReportError: Error, Equatable, CustomStringConvertible, Sendable {
     case duplicateSuite(String, String, String)
     case duplicateBenchmark(String, String, String)
 
-    public var description: String {
+    public var description: String { DiagnosticText.oneLine(unescapedDescription) }
+
+    private var unescapedDescription: String {
         switch self {
         case .noInputs: return "report needs at least one --input results file"
         case .duplicateSuite(let k, let a, let b):
