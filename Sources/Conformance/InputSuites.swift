@@ -148,7 +148,8 @@ public enum Float64Suite {
                 let codec = NarrowFloatCodec(format: format, policy: policy)
                 results.append(try run(
                     format: format, policy: policy, randomCount: randomCount(exhaustive: o.exhaustive),
-                    seed: seed, threads: o.threads, encode: { codec.encode($0) }))
+                    seed: seed, threads: o.threads, encode: { codec.encode($0) },
+                    bulkEncode: { inputs, out in try codec.encode(inputs, into: out, threads: o.threads) }))
             }
         }
         return results
@@ -200,39 +201,52 @@ public enum Float64Suite {
         return values
     }
 
+    /// Checks `encode` (scalar) and, when given, `bulkEncode` (the bulk API, whose vectorised
+    /// path takes its own route through Float32) on every probe: a probe counts as one
+    /// mismatch when either differs from the oracle.
     public static func run(
         format: FloatFormat, policy: ConversionPolicy, randomCount: Int, seed: UInt64, threads: Int,
-        encode: @escaping @Sendable (Double) -> UInt16
+        encode: @escaping @Sendable (Double) -> UInt16,
+        bulkEncode: ((UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<UInt16>) throws -> Void)? = nil
     ) throws -> SuiteResult {
         let t0 = Date()
         let inputs = probes(format: format, randomCount: randomCount, seed: seed)
+        var bulk = [UInt16]()
+        if let bulkEncode {
+            bulk = [UInt16](repeating: 0, count: inputs.count)
+            try inputs.withUnsafeBufferPointer { i in try bulk.withUnsafeMutableBufferPointer { try bulkEncode(i, $0) } }
+        }
+        let bulkCodes = bulk
         let oracle = try RoundingOracle(format: format, policy: policy)
         let values = ExactValueTable(format: format)
         // Parallel over contiguous slices; mismatches merged in input order.
         let t = max(1, min(threads, inputs.count / 10_000))
         let per = (inputs.count + t - 1) / t
-        let box = ResultsBox<(Int, [(Int, UInt16, UInt16)])>(count: t)
+        let box = ResultsBox<(Int, [(Int, UInt16, UInt16, String)])>(count: t)
         DispatchQueue.concurrentPerform(iterations: t) { j in
-            var mism: [(Int, UInt16, UInt16)] = []
+            var mism: [(Int, UInt16, UInt16, String)] = []
             var count = 0
             for i in (j * per)..<min(inputs.count, (j + 1) * per) {
                 let expected = oracle.code(forFloat64: inputs[i])
                 let got = encode(inputs[i])
-                if got != expected {
+                let gotBulk = bulkCodes.isEmpty ? expected : bulkCodes[i]
+                if got != expected || gotBulk != expected {
                     count += 1
-                    if mism.count < SuiteResult.counterexampleLimit { mism.append((i, expected, got)) }
+                    if mism.count < SuiteResult.counterexampleLimit {
+                        mism.append(got != expected ? (i, expected, got, "") : (i, expected, gotBulk, " (bulk API)"))
+                    }
                 }
             }
             box.set(j, (count, mism))
         }
         let parts = box.all()
         let mismatches = parts.reduce(0) { $0 + $1.0 }
-        let examples = parts.flatMap { $0.1 }.prefix(SuiteResult.counterexampleLimit).map { (i, e, g) in
+        let examples = parts.flatMap { $0.1 }.prefix(SuiteResult.counterexampleLimit).map { (i, e, g, path) in
             Counterexample(
                 inputBits: Describe.hex(inputs[i].bitPattern, digits: 16),
                 inputValue: "\(inputs[i]) (\(Describe.hexFloat(inputs[i])))",
                 expectedCode: Describe.code(e, format), expectedValue: Describe.value(e, values),
-                gotCode: Describe.code(g, format), gotValue: Describe.value(g, values), note: "\(format.name) \(policy)")
+                gotCode: Describe.code(g, format), gotValue: Describe.value(g, values), note: "\(format.name) \(policy)\(path)")
         }
         return SuiteResult(
             suite: "float64", caseName: "\(format.name)/\(policy.overflow.rawValue)/\(policy.rounding.rawValue)",

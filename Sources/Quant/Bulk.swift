@@ -105,16 +105,25 @@ extension NarrowFloatCodec {
         }
     }
 
-    /// Float64 → codes, each correctly rounded from the exact input.
+    /// Float64 → codes, each correctly rounded from the exact input (see
+    /// `float64TakesFloat32Kernel` for how the vectorised path keeps that exact).
     public func encode(
         _ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<UInt8>,
         seed: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
         try check(input.count, output.count, codeBits: 8, threads: threads)
+        var prm = kernelParameters
+        let useKernel = float64TakesFloat32Kernel
         let src = input.baseAddress, dst = output.baseAddress
         Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
-            for i in lo..<hi {
-                dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))))
+            if useKernel {
+                Self.roundedToOddInFloat32(src! + lo, count: hi - lo) { f, offset, n in
+                    qk_encode_f32_u8(f, dst! + lo + offset, n, &prm)
+                }
+            } else {
+                for i in lo..<hi {
+                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))))
+                }
             }
         }
     }
@@ -125,9 +134,69 @@ extension NarrowFloatCodec {
         seed: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
         try check(input.count, output.count, codeBits: 16, threads: threads)
+        var prm = kernelParameters
+        let useKernel = float64TakesFloat32Kernel
         let src = input.baseAddress, dst = output.baseAddress
         Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
-            for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))) }
+            if useKernel {
+                Self.roundedToOddInFloat32(src! + lo, count: hi - lo) { f, offset, n in
+                    qk_encode_f32_u16(f, dst! + lo + offset, n, &prm)
+                }
+            } else {
+                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))) }
+            }
+        }
+    }
+
+    /// Whether bulk Float64 input can go through the Float32 kernels: deterministic rounding
+    /// under the `ocp` profile (stochastic rounding needs the exact distance to both
+    /// neighbours; the `ml_dtypes` profile deliberately double-rounds some formats, which the
+    /// scalar path reproduces).
+    ///
+    /// Why it stays correctly rounded: each input is first rounded **to odd** at Float32's 24
+    /// bits (RO₂₄: the exact value if representable, else whichever of its two Float32
+    /// neighbours has an odd last bit). Every value and every midpoint of a target format of
+    /// precision q ≤ 22 bits is a Float32 with an even last bit (q + 1 ≤ 23 significant bits,
+    /// on the 2⁻¹⁴⁸ grid — the finest here is bfloat16's midpoint 2⁻¹³⁴), so RO₂₄(x) lies on the
+    /// same side of each of them as x, and equals one only when x does. Hence
+    /// RN_q(RO₂₄(x)) = RN_q(x) (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums:
+    /// proved algorithms using rounding to odd", IEEE TC 57(4), 2008, for p ≥ q + 2), and the
+    /// same holds for toward-zero/up/down and for the overflow and E8M0 small-value thresholds,
+    /// which are such values too. Below 2⁻¹⁴⁹ the odd neighbour is ±2⁻¹⁴⁹ (never a zero, so the
+    /// sign and "non-zero" survive); above Float32's range it is ±(2 − 2⁻²³)·2¹²⁷, odd and
+    /// beyond every format's overflow threshold. NaN stays NaN with its sign. The exhaustive
+    /// Float64 suite checks this path against MPFR as well as the scalar one.
+    var float64TakesFloat32Kernel: Bool {
+        usesKernel && policy.profile == .ocp
+    }
+
+    /// RO₂₄(d): `d` rounded to odd at Float32 precision (see `float64TakesFloat32Kernel`).
+    @inline(__always)
+    static func roundToOddFloat32(_ d: Double) -> Float {
+        let f = Float(d)  // round to nearest even
+        if f.isInfinite {
+            return d.isInfinite ? f : (d < 0 ? -Float.greatestFiniteMagnitude : .greatestFiniteMagnitude)
+        }
+        let bits = f.bitPattern
+        if bits & 1 != 0 || Double(f) == d || d.isNaN { return f }
+        // Inexact with an even last bit: the other neighbour, one ulp towards d, is odd.
+        return Float(bitPattern: abs(d) > Double(abs(f)) ? bits &+ 1 : bits &- 1)
+    }
+
+    /// Converts `count` doubles to RO₂₄ in blocks of a stack buffer and hands each block
+    /// (pointer, offset from `input`, length) to `body`.
+    static func roundedToOddInFloat32(
+        _ input: UnsafePointer<Double>, count: Int, _ body: (UnsafePointer<Float>, Int, Int) -> Void
+    ) {
+        let block = 2048
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { tmp in
+            var i = 0
+            while i < count {
+                let n = Swift.min(block, count - i)
+                for k in 0..<n { tmp[k] = roundToOddFloat32(input[i + k]) }
+                body(UnsafePointer(tmp.baseAddress!), i, n)
+                i += n
+            }
         }
     }
 
