@@ -171,16 +171,18 @@ extension NarrowFloatCodec {
     }
 
     /// RO₂₄(d): `d` rounded to odd at Float32 precision (see `float64TakesFloat32Kernel`).
+    /// Branch-free on purpose: whether a random input is exact or odd is unpredictable. When
+    /// Float(d) is inexact with an even last bit, step one ulp towards d; that also turns an
+    /// overflow to ±∞ of a finite d into ±greatestFiniteMagnitude (odd), while exact values,
+    /// ±∞ and NaN (d ≠ d) are left alone.
     @inline(__always)
     static func roundToOddFloat32(_ d: Double) -> Float {
         let f = Float(d)  // round to nearest even
-        if f.isInfinite {
-            return d.isInfinite ? f : (d < 0 ? -Float.greatestFiniteMagnitude : .greatestFiniteMagnitude)
-        }
         let bits = f.bitPattern
-        if bits & 1 != 0 || Double(f) == d || d.isNaN { return f }
-        // Inexact with an even last bit: the other neighbour, one ulp towards d, is odd.
-        return Float(bitPattern: abs(d) > Double(abs(f)) ? bits &+ 1 : bits &- 1)
+        let df = Double(f)
+        let step: UInt32 = abs(d) > abs(df) ? 1 : 0xFFFF_FFFF
+        let adjust: UInt32 = (bits & 1 == 0) && df != d && d == d ? step : 0
+        return Float(bitPattern: bits &+ adjust)
     }
 
     /// Converts `count` doubles to RO₂₄ in blocks of a stack buffer and hands each block

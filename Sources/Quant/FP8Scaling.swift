@@ -173,21 +173,45 @@ public enum FP8Scaling {
         var over = [Int](repeating: 0, count: scales.count)
         var under = [Int](repeating: 0, count: scales.count)
         let magMask = format.magnitudeMask
-        for g in 0..<layout.groupCount {
-            let s = Double(scales[g])
-            var o = 0, u = 0
-            for i in layout.range(of: g) {
-                let x = values[i]
-                let p = Double(x) * s  // exact: 24 × 24 significand bits
-                let c = codec.encode(p)
-                codes[i] = UInt8(c)
-                if x.isFinite {
-                    if test.overflows(p) { o += 1 }
-                    if x != 0 && c & magMask == 0 { u += 1 }
+        // The product x·s is exact in Float64 (24 × 24 significand bits) and rounded once. The
+        // vectorised path hands RO₂₄(x·s) (round to odd at Float32 precision) to the Float32
+        // kernel, which gives the same code as rounding x·s directly (see
+        // `NarrowFloatCodec.float64TakesFloat32Kernel`); the scalar codec is the fallback.
+        var prm = codec.kernelParameters
+        let vectorised = codec.float64TakesFloat32Kernel
+        let block = 2048
+        values.withUnsafeBufferPointer { xs in
+            codes.withUnsafeMutableBufferPointer { cs in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { tmp in
+                    for g in 0..<layout.groupCount {
+                        let s = Double(scales[g])
+                        var o = 0, u = 0
+                        let r = layout.range(of: g)
+                        var i = r.lowerBound
+                        while i < r.upperBound {
+                            let n = min(block, r.upperBound - i)
+                            for k in 0..<n {
+                                let x = xs[i + k]
+                                let p = Double(x) * s
+                                if vectorised {
+                                    tmp[k] = NarrowFloatCodec.roundToOddFloat32(p)
+                                } else {
+                                    cs[i + k] = UInt8(truncatingIfNeeded: codec.encode(p))
+                                }
+                                if x.isFinite && test.overflows(p) { o += 1 }
+                            }
+                            if vectorised { qk_encode_f32_u8(tmp.baseAddress!, cs.baseAddress! + i, n, &prm) }
+                            for k in 0..<n {
+                                let x = xs[i + k]
+                                if x.isFinite && x != 0 && UInt16(cs[i + k]) & magMask == 0 { u += 1 }
+                            }
+                            i += n
+                        }
+                        over[g] = o
+                        under[g] = u
+                    }
                 }
             }
-            over[g] = o
-            under[g] = u
         }
         return FP8Tensor(format: format, shape: shape, granularity: granularity, codes: codes, scales: scales,
                          scaleInverses: inverses, overflowCounts: over, underflowCounts: under)
