@@ -174,12 +174,13 @@ public enum FP8Scaling {
         var under = [Int](repeating: 0, count: scales.count)
         let magMask = format.magnitudeMask
         // The product x·s is exact in Float64 (24 × 24 significand bits) and rounded once. The
-        // vectorised path hands RO₂₄(x·s) (round to odd at Float32 precision) to the Float32
-        // kernel, which gives the same code as rounding x·s directly (see
+        // vectorised path hands RO₂₄(x·s) (round to odd at Float32 precision, `alg_scale_to_odd_f32`)
+        // to the Float32 kernel, which gives the same code as rounding x·s directly (see
         // `NarrowFloatCodec.float64TakesFloat32Kernel`); the scalar codec is the fallback.
         var prm = codec.kernelParameters
         let vectorised = codec.float64TakesFloat32Kernel
-        let block = 2048
+        let block = 4096
+        let mask = UInt8(truncatingIfNeeded: magMask)
         values.withUnsafeBufferPointer { xs in
             codes.withUnsafeMutableBufferPointer { cs in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { tmp in
@@ -190,21 +191,18 @@ public enum FP8Scaling {
                         var i = r.lowerBound
                         while i < r.upperBound {
                             let n = min(block, r.upperBound - i)
-                            for k in 0..<n {
-                                let x = xs[i + k]
-                                let p = Double(x) * s
-                                if vectorised {
-                                    tmp[k] = NarrowFloatCodec.roundToOddFloat32(p)
-                                } else {
-                                    cs[i + k] = UInt8(truncatingIfNeeded: codec.encode(p))
+                            let x = xs.baseAddress! + i, c = cs.baseAddress! + i
+                            if vectorised {
+                                o += alg_scale_to_odd_f32(x, n, s, test.threshold, test.tieOverflows ? 1 : 0, tmp.baseAddress!)
+                                qk_encode_f32_u8(tmp.baseAddress!, c, n, &prm)
+                            } else {
+                                for k in 0..<n {
+                                    let p = Double(x[k]) * s
+                                    c[k] = UInt8(truncatingIfNeeded: codec.encode(p))
+                                    if x[k].isFinite && test.overflows(p) { o += 1 }
                                 }
-                                if x.isFinite && test.overflows(p) { o += 1 }
                             }
-                            if vectorised { qk_encode_f32_u8(tmp.baseAddress!, cs.baseAddress! + i, n, &prm) }
-                            for k in 0..<n {
-                                let x = xs[i + k]
-                                if x.isFinite && x != 0 && UInt16(cs[i + k]) & magMask == 0 { u += 1 }
-                            }
+                            u += alg_count_underflows_u8(x, c, n, mask)
                             i += n
                         }
                         over[g] = o

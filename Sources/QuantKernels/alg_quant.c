@@ -197,3 +197,92 @@ int64_t alg_column_absmax_update_f32(const float *a, size_t rows, size_t cols, u
 }
 
 void alg_copy_bytes(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+
+// MARK: - Scaled FP8 encode: x·s rounded to odd at Float32 precision
+
+// RO24(d): d itself when it is a Float32, else whichever of its two Float32 neighbours has an
+// odd last bit (see alg_kernels.h). Float(d) rounds to nearest even; when that is inexact with
+// an even last bit, one ulp towards d is the odd neighbour (it also turns a finite d that
+// overflowed to ±inf into ±FLT_MAX). NaN (d != d) and exact values are left alone.
+static inline float ro24(double d) {
+    float f = (float)d;
+    uint32_t b = bits_of(f);
+    double df = (double)f;
+    if ((b & 1u) == 0 && df != d && d == d) b += fabs(d) > fabs(df) ? 1u : 0xFFFFFFFFu;
+    return float_of(b);
+}
+
+// Finite exact products beyond the overflow threshold (or on it when ties overflow).
+static inline size_t overflows(double p, double threshold, int tie_overflows) {
+    double a = fabs(p);
+    return a < INFINITY && (a > threshold || (tie_overflows && a == threshold));
+}
+
+static size_t scale_to_odd_portable(const float *x, size_t n, double s, double threshold, int tie_overflows,
+                                    float *out) {
+    size_t over = 0;
+    for (size_t i = 0; i < n; i++) {
+        double p = (double)x[i] * s;  // exact: 24 × 24 significand bits
+        out[i] = ro24(p);
+        over += overflows(p, threshold, tie_overflows);
+    }
+    return over;
+}
+
+#if defined(__x86_64__)
+ALG_AVX2 static size_t scale_to_odd_avx2(const float *x, size_t n, double s, double threshold, int tie_overflows,
+                                         float *out) {
+    const __m256d vs = _mm256_set1_pd(s), vthr = _mm256_set1_pd(threshold), vinf = _mm256_set1_pd(INFINITY);
+    const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+    const __m256d tie = _mm256_castsi256_pd(_mm256_set1_epi64x(tie_overflows ? -1 : 0));
+    const __m256i even_lanes = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m128i one = _mm_set1_epi32(1), two = _mm_set1_epi32(2);
+    __m256i count = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d p = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), vs);
+        const __m128 f = _mm256_cvtpd_ps(p);  // round to nearest even (MXCSR default)
+        const __m256d df = _mm256_cvtps_pd(f);
+        const __m256d ap = _mm256_and_pd(p, absm);
+        // 64-bit lane masks: inexact (ordered, so NaN is never adjusted) and |p| > |f|.
+        const __m256d inexact = _mm256_cmp_pd(df, p, _CMP_NEQ_OQ);
+        const __m256d up = _mm256_cmp_pd(ap, _mm256_and_pd(df, absm), _CMP_GT_OQ);
+        const __m128i inexact32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(inexact), even_lanes));
+        const __m128i up32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(up), even_lanes));
+        const __m128i b = _mm_castps_si128(f);
+        const __m128i even = _mm_cmpeq_epi32(_mm_and_si128(b, one), _mm_setzero_si128());
+        const __m128i step = _mm_sub_epi32(_mm_and_si128(up32, two), one);  // +1 or -1
+        const __m128i adjust = _mm_and_si128(_mm_and_si128(inexact32, even), step);
+        _mm_storeu_ps(out + i, _mm_castsi128_ps(_mm_add_epi32(b, adjust)));
+        const __m256d big = _mm256_or_pd(_mm256_cmp_pd(ap, vthr, _CMP_GT_OQ),
+                                         _mm256_and_pd(tie, _mm256_cmp_pd(ap, vthr, _CMP_EQ_OQ)));
+        const __m256d counted = _mm256_and_pd(big, _mm256_cmp_pd(ap, vinf, _CMP_LT_OQ));
+        count = _mm256_sub_epi64(count, _mm256_castpd_si256(counted));
+    }
+    int64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, count);
+    size_t over = (size_t)(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+    return over + scale_to_odd_portable(x + i, n - i, s, threshold, tie_overflows, out + i);
+}
+#endif
+
+size_t alg_scale_to_odd_f32(const float *x, size_t n, double s, double threshold, int tie_overflows, float *out) {
+#if defined(__x86_64__)
+    if (alg_has_avx2()) return scale_to_odd_avx2(x, n, s, threshold, tie_overflows, out);
+#endif
+    return scale_to_odd_portable(x, n, s, threshold, tie_overflows, out);
+}
+
+size_t alg_scale_to_odd_f32_portable(const float *x, size_t n, double s, double threshold, int tie_overflows,
+                                     float *out) {
+    return scale_to_odd_portable(x, n, s, threshold, tie_overflows, out);
+}
+
+size_t alg_count_underflows_u8(const float *x, const uint8_t *codes, size_t n, uint8_t magnitude_mask) {
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = bits_of(x[i]) & ABS_MASK;
+        u += (b != 0 && b < NONFINITE_BITS && (codes[i] & magnitude_mask) == 0);
+    }
+    return u;
+}

@@ -228,3 +228,61 @@ struct LinearKernelsTests {
         }
     }
 }
+
+/// `alg_scale_to_odd_f32` (FP8 scaling's vectorised path) against the definition of rounding
+/// to odd, in both its AVX2 and portable variants, with its overflow count.
+@Suite("Scaled round-to-odd kernel") struct ScaleToOddKernel {
+    /// RO₂₄(p) from the definition: p if it is a Float32, else the neighbour with an odd last bit.
+    static func roundToOdd(_ p: Double) -> Float {
+        if p.isNaN { return .nan }
+        if abs(p) > Double(Float.greatestFiniteMagnitude) && p.isFinite {
+            return p < 0 ? -.greatestFiniteMagnitude : .greatestFiniteMagnitude
+        }
+        let f = Float(p)
+        if Double(f) == p { return f }
+        let lo = Double(f) < p ? f : f.nextDown, hi = Double(f) < p ? f.nextUp : f
+        return lo.bitPattern & 1 == 1 ? lo : hi
+    }
+
+    static let inputs: [Float] = {
+        var rng = SplitMix64(seed: 77)
+        var v: [Float] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNormalMagnitude,
+                          .greatestFiniteMagnitude, 448, 464, -464, 480, 1, 1.5, 0x1.000002p0]
+        for _ in 0..<5000 {
+            let r = rng.next()
+            v.append(Float(bitPattern: UInt32(truncatingIfNeeded: r)))
+            v.append(Float(sign: r & 1 == 0 ? .plus : .minus, exponent: Int(r >> 40 % 60) - 30,
+                           significand: 1 + Float(UInt32(truncatingIfNeeded: r >> 8) >> 9) * 0x1p-23))
+        }
+        return v
+    }()
+
+    @Test(arguments: [1.0, 448.0 / 3.0, 0x1p-11, 0x1p100, 0x1p-100, 0x1.fffffep-1, 1e-30])
+    func matchesTheDefinition(scale: Double) {
+        let x = Self.inputs
+        let threshold = 464.0
+        var fast = [Float](repeating: 0, count: x.count), portable = fast
+        let (overFast, overPortable) = x.withUnsafeBufferPointer { xp in
+            (fast.withUnsafeMutableBufferPointer { alg_scale_to_odd_f32(xp.baseAddress, x.count, scale, threshold, 0, $0.baseAddress) },
+             portable.withUnsafeMutableBufferPointer { alg_scale_to_odd_f32_portable(xp.baseAddress, x.count, scale, threshold, 0, $0.baseAddress) })
+        }
+        var over = 0
+        for i in x.indices {
+            let p = Double(x[i]) * scale
+            let expected = Self.roundToOdd(p)
+            #expect(fast[i].bitPattern == portable[i].bitPattern, "x = \(x[i]): vector and portable differ")
+            #expect(fast[i].bitPattern == expected.bitPattern || (fast[i].isNaN && expected.isNaN),
+                    "x = \(x[i]), s = \(scale): got \(fast[i]), RO24 is \(expected)")
+            if p.isFinite && abs(p) > threshold { over += 1 }
+        }
+        #expect(overFast == over && overPortable == over)
+    }
+
+    @Test func tieCountsAsOverflowWhenAsked() {
+        let x: [Float] = [464, -464, 463.99997, 465]
+        var out = [Float](repeating: 0, count: x.count)
+        let withTie = alg_scale_to_odd_f32(x, x.count, 1, 464, 1, &out)
+        let withoutTie = alg_scale_to_odd_f32(x, x.count, 1, 464, 0, &out)
+        #expect(withTie == 3 && withoutTie == 1)
+    }
+}

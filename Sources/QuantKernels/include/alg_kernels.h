@@ -24,6 +24,20 @@ extern "C" {
 /// a result >= 0x7F800000 means some element is NaN or ±Inf. 0 for n == 0.
 uint32_t alg_absmax_bits_f32(const float *x, size_t n);
 
+/// out[i] = RO24(x[i] · s): the exact Float64 product (24 × 24 significand bits) rounded to
+/// odd at Float32 precision — the product itself when it is a Float32, else whichever of its
+/// two Float32 neighbours has an odd last bit (beyond Float32's range: ±FLT_MAX). Rounding
+/// RO24(p) to nearest (or in any direction) at a precision q ≤ 22 gives the rounding of p
+/// itself (Boldo & Melquiond 2008), so the Float32 encode kernels then give correctly rounded
+/// codes of x·s. Returns how many finite products have |p| > threshold (or == threshold when
+/// `tie_overflows`): the overflow count of FP8 scaling. Needs round-to-nearest in MXCSR/FPCR.
+size_t alg_scale_to_odd_f32(const float *x, size_t n, double s, double threshold, int tie_overflows, float *out);
+/// The portable variant of `alg_scale_to_odd_f32` (for tests comparing the two).
+size_t alg_scale_to_odd_f32_portable(const float *x, size_t n, double s, double threshold, int tie_overflows,
+                                     float *out);
+/// Finite non-zero x[i] whose code has a zero magnitude (underflow to ±0).
+size_t alg_count_underflows_u8(const float *x, const uint8_t *codes, size_t n, uint8_t magnitude_mask);
+
 /// q[i] = clamp(roundeven(x[i] / scale), -qmax, qmax) for finite x (Float32 division, as in
 /// SmoothQuant's fake_quant.py). `qmax` ≤ 127.
 void alg_quantize_int8_f32(const float *x, size_t n, float scale, int32_t qmax, int8_t *q);
