@@ -101,18 +101,45 @@ public enum MXQuantizer {
         let elemMax = element.format.maxFinite
         var scaleCodes = [UInt8](repeating: 0, count: layout.groupCount)
         var codes = [UInt8](repeating: 0, count: values.count)
+        // Elements are x·2^−k rounded once (the product is exact in Float64). Blocks tile the
+        // tensor contiguously in group order, so runs of them are staged as RO₂₄(x·2^−k) (round
+        // to odd at Float32 precision, which the Float32 kernel then rounds exactly as it would
+        // x·2^−k itself: see `NarrowFloatCodec.float64TakesFloat32Kernel`) and encoded together.
+        // A block with the NaN scale encodes its raw values (NaN/∞ follow the codec's rules).
+        var prm = codec.kernelParameters
+        let vectorised = codec.float64TakesFloat32Kernel
+        let stage = 4096
         values.withUnsafeBufferPointer { x in
-            for g in 0..<layout.groupCount {
-                let r = layout.range(of: g)
-                let amax = Float(bitPattern: alg_absmax_bits_f32(x.baseAddress! + r.lowerBound, r.count))
-                guard let k = sharedExponent(amax: amax, element: element, elemMax: elemMax, rule: rule) else {
-                    scaleCodes[g] = 0xFF
-                    for i in r { codes[i] = UInt8(codec.encode(x[i])) }
-                    continue
+            codes.withUnsafeMutableBufferPointer { cs in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: stage) { tmp in
+                    var start = 0, filled = 0
+                    func flush() {
+                        if vectorised && filled > 0 { qk_encode_f32_u8(tmp.baseAddress!, cs.baseAddress! + start, filled, &prm) }
+                        start += filled
+                        filled = 0
+                    }
+                    for g in 0..<layout.groupCount {
+                        let r = layout.range(of: g)
+                        if filled + r.count > stage { flush() }
+                        let src = x.baseAddress! + r.lowerBound
+                        let amax = Float(bitPattern: alg_absmax_bits_f32(src, r.count))
+                        let k = sharedExponent(amax: amax, element: element, elemMax: elemMax, rule: rule)
+                        scaleCodes[g] = k.map { UInt8($0 + 127) } ?? 0xFF
+                        let inv = k.map { Double(sign: .plus, exponent: -$0, significand: 1) }
+                        if vectorised {
+                            if let inv {
+                                _ = alg_scale_to_odd_f32(src, r.count, inv, .infinity, 0, tmp.baseAddress! + filled)
+                            } else {
+                                (tmp.baseAddress! + filled).update(from: src, count: r.count)
+                            }
+                            filled += r.count
+                        } else {
+                            for i in r { cs[i] = UInt8(inv.map { codec.encode(Double(x[i]) * $0) } ?? codec.encode(x[i])) }
+                            start = r.upperBound
+                        }
+                    }
+                    flush()
                 }
-                scaleCodes[g] = UInt8(k + 127)
-                let inv = Double(sign: .plus, exponent: -k, significand: 1)
-                for i in r { codes[i] = UInt8(codec.encode(Double(x[i]) * inv)) }  // exact scaling
             }
         }
         return MXTensor(element: element, rule: rule, shape: shape, scaleCodes: scaleCodes,
@@ -187,7 +214,10 @@ public struct NVFP4Tensor: Hashable, Sendable {
         let sEnc = FP8ScaleRule.scale(amax: amax, formatMax: 448 * 6)
         var scaleCodes = [UInt8](repeating: 0, count: layout.groupCount)
         var codes = [UInt8](repeating: 0, count: values.count)
+        var prm = fp4.kernelParameters
+        let vectorised = fp4.float64TakesFloat32Kernel
         values.withUnsafeBufferPointer { x in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: blockSize) { tmp in
             for g in 0..<layout.groupCount {
                 let r = layout.range(of: g)
                 let bAmax = Float(bitPattern: alg_absmax_bits_f32(x.baseAddress! + r.lowerBound, r.count))
@@ -195,7 +225,17 @@ public struct NVFP4Tensor: Hashable, Sendable {
                 scaleCodes[g] = c
                 let d = Double(fp8.decodeFloat(UInt16(c)))
                 guard d > 0 else { continue }  // codes stay +0
-                for i in r { codes[i] = UInt8(fp4.encode(Double(x[i]) * Double(sEnc) / d)) }
+                if vectorised {
+                    // RO₂₄ of the Float64 quotient, then the Float32 kernel: the same codes as
+                    // encoding the quotient (see `NarrowFloatCodec.float64TakesFloat32Kernel`).
+                    alg_mul_div_to_odd_f32(x.baseAddress! + r.lowerBound, r.count, Double(sEnc), d, tmp.baseAddress!)
+                    codes.withUnsafeMutableBufferPointer { cs in
+                        qk_encode_f32_u8(tmp.baseAddress!, cs.baseAddress! + r.lowerBound, r.count, &prm)
+                    }
+                } else {
+                    for i in r { codes[i] = UInt8(fp4.encode(Double(x[i]) * Double(sEnc) / d)) }
+                }
+            }
             }
         }
         return NVFP4Tensor(shape: shape, globalEncodeScale: sEnc, blockScaleCodes: scaleCodes, packed: MXPacking.pack(codes, bits: 4))

@@ -35,6 +35,9 @@ size_t alg_scale_to_odd_f32(const float *x, size_t n, double s, double threshold
 /// The portable variant of `alg_scale_to_odd_f32` (for tests comparing the two).
 size_t alg_scale_to_odd_f32_portable(const float *x, size_t n, double s, double threshold, int tie_overflows,
                                      float *out);
+/// out[i] = RO24(RN64(x[i] · m) / d) with the Float64 quotient rounded once (x·m exact when m
+/// has at most 29 significant bits): NVFP4's element scaling, for the Float32 encode kernels.
+void alg_mul_div_to_odd_f32(const float *x, size_t n, double m, double d, float *out);
 /// Finite non-zero x[i] whose code has a zero magnitude (underflow to ±0).
 size_t alg_count_underflows_u8(const float *x, const uint8_t *codes, size_t n, uint8_t magnitude_mask);
 
