@@ -73,6 +73,18 @@ public enum QuantAlgorithmBenchmarks {
                     let s = [Float](repeating: 1, count: columns)
                     return { try! SmoothQuant.smoothActivations(&box.value, shape: shape, factors: s) }
                 }))
+            // SmoothQuant calibration: one batch [tokens × features] into the running per-channel
+            // max|A| of a layer (the online calibrator's update; reads the batch once).
+            out.append(BenchCase(
+                name: BenchCase.standardName(group: "smoothquant.calibrate", variant: "", size: size, threads: 1),
+                group: "smoothquant.calibrate", parameters: parameters(size, ["api": "SmoothQuantCalibrator.observe (buffer form)"]),
+                sizeClass: size, threads: 1, elements: n, bytes: n * 4,
+                prepare: {
+                    let x = BenchInputs.floats(n)
+                    let shape = try! TensorShape(rows: rows, columns: columns)
+                    let box = CalibratorBox()
+                    return { try! box.value.observe(layer: "layer", activations: UnsafeBufferPointer(x.buffer), shape: shape) }
+                }))
         }
         out += scaledFloatCases(ctx)
         out += gemvCases(ctx)
@@ -188,6 +200,11 @@ extension QuantAlgorithmBenchmarks {
 }
 
 /// A mutable array captured by a timed body (in-place kernels).
+/// A calibrator captured by a timed body (its state grows in place).
+final class CalibratorBox: @unchecked Sendable {
+    var value = SmoothQuantCalibrator()
+}
+
 final class ArrayBox<Element>: @unchecked Sendable {
     var value: [Element]
     init(_ value: [Element]) { self.value = value }
