@@ -234,6 +234,26 @@ extension KernelMatchesScalar {
         }
     }
 
+    /// The streaming decode (outputs of 4 MiB and more) at every output alignment: the head
+    /// before the first 32-byte boundary, the body and the tail, against the scalar decode.
+    @Test(arguments: [FloatFormat.e4m3fn, .e5m2, .e4m3fnuz, .e2m1fn])
+    func streamingDecodeAtEveryAlignment(_ format: FloatFormat) throws {
+        let codec = NarrowFloatCodec(format: format)
+        var rng = SplitMix64(seed: 11)
+        let n = (1 << 20) + 5
+        let codes = (0..<n).map { _ in UInt8(rng.next() % UInt64(format.codeCount)) }
+        let want = codes.map { codec.decodeFloat(UInt16($0)).bitPattern }
+        var out = [Float](repeating: 0, count: n + 8)
+        for offset in 0..<8 {
+            try codes.withUnsafeBufferPointer { src in
+                try out.withUnsafeMutableBufferPointer { dst in
+                    try codec.decode(src, into: UnsafeMutableBufferPointer(rebasing: dst[offset..<(offset + n)]))
+                }
+            }
+            #expect(out[offset..<(offset + n)].map(\.bitPattern) == want, "\(format), output offset \(offset) floats")
+        }
+    }
+
     /// Every code of every format through the bulk decode (arithmetic where the format allows it,
     /// table elsewhere), bit for bit against the decode table, in both code widths.
     @Test(arguments: FloatFormat.all)

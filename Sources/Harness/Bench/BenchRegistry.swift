@@ -11,6 +11,7 @@ public enum BenchRegistry {
     public static let families: [@Sendable (BenchContext) -> [BenchCase]] = [
         { ctx in ctx.sizes.flatMap { s in ctx.threadCounts.map { MemoryCopy.reference(size: s, threads: $0) } } },
         CodecBenchmarks.bulkEncode,
+        CodecBenchmarks.bulkEncodeInRange,
         CodecBenchmarks.bulkDecode,
         CodecBenchmarks.scalar,
         CodecBenchmarks.float64Encode,
@@ -80,6 +81,26 @@ public enum BenchInputs {
     }
 
     public static let description = "log-uniform |x| in [2^-20, 2^20), random sign, seed \(seed)"
+
+    /// Float32 values inside `format`'s normal range: log-uniform |x| in [min normal, max
+    /// finite), random sign — what a tensor looks like after FP8 scaling (no overflow, no
+    /// underflow), so the encoder's special-value path stays cold.
+    public static func inRangeFloats(_ count: Int, format: FloatFormat) -> HeapBuffer<Float> {
+        let lo = Double(format.minNormal).exponent, hi = Double(format.maxFinite).exponent
+        let binades = UInt64(hi - lo + 1)
+        let top = Float(format.maxFinite)
+        return HeapBuffer(count: count) { i in
+            let r = SplitMix64.draw(seed: seed ^ 0x1A_1A, index: UInt64(i))
+            let exponent = Int(lo) + Int((r >> 40) % binades)
+            let mantissa = Float(UInt32(truncatingIfNeeded: r >> 8) >> 9) * 0x1p-23
+            let v = min(Float(sign: .plus, exponent: exponent, significand: 1 + mantissa), top)
+            return (r & 1) == 0 ? v : -v
+        }
+    }
+
+    public static func inRangeDescription(_ f: FloatFormat) -> String {
+        "log-uniform |x| in [\(f.minNormal), \(f.maxFinite)] (\(f.name)'s normal range), random sign, seed \(seed)"
+    }
 }
 
 /// The narrow-float codec: bulk Float32 → code and code → Float32 for every format, 1 and all
@@ -111,6 +132,30 @@ public enum CodecBenchmarks {
                             try! codec.encode(src, into: dst, threads: t)
                         })
                     }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Bulk Float32 → FP8 on in-range data (see `BenchInputs.inRangeFloats`), next to the
+    /// mixed inputs of `codec.encode`, whose overflowing and underflowing lanes take the
+    /// special-value path.
+    public static let bulkEncodeInRange: @Sendable (BenchContext) -> [BenchCase] = { ctx in
+        var out: [BenchCase] = []
+        for f in [FloatFormat.e4m3fn, .e5m2] {
+            let codec = NarrowFloatCodec(format: f)
+            var p = parameters(f, codec.policy)
+            p["input"] = BenchInputs.inRangeDescription(f)
+            for size in ctx.sizes {
+                for t in ctx.threadCounts {
+                    out.append(.stream(
+                        group: "codec.encode.in-range", variant: f.name, parameters: p,
+                        size: size, threads: t, elements: BenchContext.elements(size),
+                        input: { BenchInputs.inRangeFloats($0, format: f) }
+                    ) { (src: UnsafeBufferPointer<Float>, dst: UnsafeMutableBufferPointer<UInt8>) in
+                        try! codec.encode(src, into: dst, threads: t)
+                    })
                 }
             }
         }
