@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +37,7 @@ public final class ProgressReporter: Sendable {
     private let sink: @Sendable (String) -> Void
     private let now: @Sendable () -> Double
     private let start: Double
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// - Parameters:
     ///   - sink: receives the exact text to emit (defaults to unbuffered standard error).
@@ -56,7 +55,7 @@ public final class ProgressReporter: Sendable {
         let start = now()
         self.start = start
         // Live mode draws at the first call; plain mode waits for the first 10 % (or 30 s).
-        self.state = Mutex(State(lastRender: self.mode == .live ? -.infinity : start))
+        self.state = Locked(State(lastRender: self.mode == .live ? -.infinity : start))
     }
 
     /// Records `n` more units done and redraws if due.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import Harness
 
@@ -7,14 +6,14 @@ import Testing
 struct BenchTests {
     /// A clock that advances by a fixed step per reading, so statistics are exact.
     final class StepClock: Sendable {
-        let t = Mutex<Double>(0)
+        let t = Locked<Double>(0)
         let step: Double
         init(step: Double) { self.step = step }
         var now: @Sendable () -> Double { { self.t.withLock { $0 += self.step; return $0 } } }
     }
 
     final class Counter: Sendable {
-        let calls = Mutex(0)
+        let calls = Locked(0)
         var value: Int { calls.withLock { $0 } }
     }
 

@@ -1,12 +1,11 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import Harness
 
 /// Collects what a reporter writes, with a clock the test moves by hand.
 final class ProgressProbe: Sendable {
-    let output = Mutex<[String]>([])
-    let clock = Mutex<Double>(0)
+    let output = Locked<[String]>([])
+    let clock = Locked<Double>(0)
     var sink: @Sendable (String) -> Void { { s in self.output.withLock { $0.append(s) } } }
     var now: @Sendable () -> Double { { self.clock.withLock { $0 } } }
     func tick(_ dt: Double) { clock.withLock { $0 += dt } }
