@@ -170,23 +170,9 @@ extension NarrowFloatCodec {
         usesKernel && policy.profile == .ocp
     }
 
-    /// RO₂₄(d): `d` rounded to odd at Float32 precision (see `float64TakesFloat32Kernel`).
-    /// Branch-free on purpose: whether a random input is exact or odd is unpredictable. When
-    /// Float(d) is inexact with an even last bit, step one ulp towards d; that also turns an
-    /// overflow to ±∞ of a finite d into ±greatestFiniteMagnitude (odd), while exact values,
-    /// ±∞ and NaN (d ≠ d) are left alone.
-    @inline(__always)
-    static func roundToOddFloat32(_ d: Double) -> Float {
-        let f = Float(d)  // round to nearest even
-        let bits = f.bitPattern
-        let df = Double(f)
-        let step: UInt32 = abs(d) > abs(df) ? 1 : 0xFFFF_FFFF
-        let adjust: UInt32 = (bits & 1 == 0) && df != d && d == d ? step : 0
-        return Float(bitPattern: bits &+ adjust)
-    }
-
-    /// Converts `count` doubles to RO₂₄ in blocks of a stack buffer and hands each block
-    /// (pointer, offset from `input`, length) to `body`.
+    /// Converts `count` doubles to RO₂₄ (`alg_to_odd_f64`, the rounding the scaled FP8/MX
+    /// paths use too) in blocks of a stack buffer and hands each block (pointer, offset from
+    /// `input`, length) to `body`.
     static func roundedToOddInFloat32(
         _ input: UnsafePointer<Double>, count: Int, _ body: (UnsafePointer<Float>, Int, Int) -> Void
     ) {
@@ -195,7 +181,7 @@ extension NarrowFloatCodec {
             var i = 0
             while i < count {
                 let n = Swift.min(block, count - i)
-                for k in 0..<n { tmp[k] = roundToOddFloat32(input[i + k]) }
+                alg_to_odd_f64(input + i, n, tmp.baseAddress!)
                 body(UnsafePointer(tmp.baseAddress!), i, n)
                 i += n
             }

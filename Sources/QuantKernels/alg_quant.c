@@ -290,3 +290,7 @@ size_t alg_count_underflows_u8(const float *x, const uint8_t *codes, size_t n, u
 void alg_mul_div_to_odd_f32(const float *x, size_t n, double m, double d, float *out) {
     for (size_t i = 0; i < n; i++) out[i] = ro24((double)x[i] * m / d);
 }
+
+void alg_to_odd_f64(const double *d, size_t n, float *out) {
+    for (size_t i = 0; i < n; i++) out[i] = ro24(d[i]);
+}

@@ -680,6 +680,22 @@ QK_AVX2_INLINE __m256 qk_dec8(__m256i c, const qk_dvp *W, int mode) {
     return _mm256_castsi256_ps(b);
 }
 
+/// 32 8-bit codes -> out[0..31] (streaming stores when `nt`); returns the lanes above `lim`
+/// (invalid codes) as non-zero bytes.
+QK_AVX2_INLINE __m256i qk_dec32_u8(const uint8_t *c, float *out, __m256i lim, const qk_dvp *W, int mode, int nt) {
+    const __m256i raw = _mm256_loadu_si256((const __m256i *)c);
+    const __m128i lo = _mm256_castsi256_si128(raw), hi = _mm256_extracti128_si256(raw, 1);
+    const __m256 r[4] = {qk_dec8(_mm256_cvtepu8_epi32(lo), W, mode),
+                         qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), W, mode),
+                         qk_dec8(_mm256_cvtepu8_epi32(hi), W, mode),
+                         qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), W, mode)};
+    for (int k = 0; k < 4; k++) {
+        if (nt) _mm256_stream_ps(out + 8 * k, r[k]);
+        else _mm256_storeu_ps(out + 8 * k, r[k]);
+    }
+    return _mm256_xor_si256(_mm256_max_epu8(raw, lim), lim);
+}
+
 QK_AVX2_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t n, const float *table,
                                    uint32_t count, const qk_dec_plan *D, uint32_t sign_bit, int mode) {
     qk_dvp W;
@@ -711,25 +727,11 @@ QK_AVX2_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t 
             if (r0 < head) return r0;  // the first invalid code
             for (i = head; i + 32 <= n; i += 32) {
                 _mm_prefetch((const char *)(c8 + i) + QK_PREFETCH_BYTES, _MM_HINT_T0);
-                const __m256i raw = _mm256_loadu_si256((const __m256i *)(c8 + i));
-                bad = _mm256_or_si256(bad, _mm256_xor_si256(_mm256_max_epu8(raw, lim), lim));
-                const __m128i lo = _mm256_castsi256_si128(raw), hi = _mm256_extracti128_si256(raw, 1);
-                _mm256_stream_ps(out + i, qk_dec8(_mm256_cvtepu8_epi32(lo), &W, mode));
-                _mm256_stream_ps(out + i + 8, qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), &W, mode));
-                _mm256_stream_ps(out + i + 16, qk_dec8(_mm256_cvtepu8_epi32(hi), &W, mode));
-                _mm256_stream_ps(out + i + 24, qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), &W, mode));
+                bad = _mm256_or_si256(bad, qk_dec32_u8(c8 + i, out + i, lim, &W, mode, 1));
             }
             _mm_sfence();
         }
-        for (; i + 32 <= n; i += 32) {
-            const __m256i raw = _mm256_loadu_si256((const __m256i *)(c8 + i));
-            bad = _mm256_or_si256(bad, _mm256_xor_si256(_mm256_max_epu8(raw, lim), lim));
-            const __m128i lo = _mm256_castsi256_si128(raw), hi = _mm256_extracti128_si256(raw, 1);
-            _mm256_storeu_ps(out + i, qk_dec8(_mm256_cvtepu8_epi32(lo), &W, mode));
-            _mm256_storeu_ps(out + i + 8, qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), &W, mode));
-            _mm256_storeu_ps(out + i + 16, qk_dec8(_mm256_cvtepu8_epi32(hi), &W, mode));
-            _mm256_storeu_ps(out + i + 24, qk_dec8(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), &W, mode));
-        }
+        for (; i + 32 <= n; i += 32) bad = _mm256_or_si256(bad, qk_dec32_u8(c8 + i, out + i, lim, &W, mode, 0));
     } else {
         const uint16_t *c16 = (const uint16_t *)in;
         const __m256i lim = _mm256_set1_epi16((short)(count >= 65536 ? 65535 : count - 1));

@@ -35,6 +35,8 @@ size_t alg_scale_to_odd_f32(const float *x, size_t n, double s, double threshold
 /// The portable variant of `alg_scale_to_odd_f32` (for tests comparing the two).
 size_t alg_scale_to_odd_f32_portable(const float *x, size_t n, double s, double threshold, int tie_overflows,
                                      float *out);
+/// out[i] = RO24(d[i]): bulk Float64 input for the Float32 encode kernels (see above).
+void alg_to_odd_f64(const double *d, size_t n, float *out);
 /// out[i] = RO24(RN64(x[i] · m) / d) with the Float64 quotient rounded once (x·m exact when m
 /// has at most 29 significant bits): NVFP4's element scaling, for the Float32 encode kernels.
 void alg_mul_div_to_odd_f32(const float *x, size_t n, double m, double d, float *out);
