@@ -123,6 +123,22 @@ enum WrongEncoders {
         #expect(!bad.passed && bad.mismatches > 0)
     }
 
+    /// The bulk path of the Float64 suite is checked too: the production bulk API passes, a bulk
+    /// encoder that rounds to nearest (not to odd) at Float32 before the kernel — double rounding —
+    /// fails with a counterexample marked as the bulk API's.
+    @Test func float64SuiteCatchesADoubleRoundingBulkPath() throws {
+        let codec = NarrowFloatCodec(format: .e4m3fn)
+        let good = try Float64Suite.run(format: .e4m3fn, policy: .init(), randomCount: 2000, seed: 1, threads: 2,
+                                        encode: { codec.encode($0) },
+                                        bulkEncode: { i, o in try codec.encode(i, into: o) })
+        #expect(good.passed)
+        let bad = try Float64Suite.run(format: .e4m3fn, policy: .init(), randomCount: 2000, seed: 1, threads: 2,
+                                       encode: { codec.encode($0) },
+                                       bulkEncode: { i, o in try i.map { Float($0) }.withUnsafeBufferPointer { try codec.encode($0, into: o) } })
+        #expect(!bad.passed && bad.mismatches > 0)
+        #expect(bad.counterexamples.first?.note.hasSuffix("(bulk API)") == true)
+    }
+
     @Test func halfInputSuiteCatchesFlushAndClamp() throws {
         let codec = NarrowFloatCodec(format: .e4m3fn)
         let widen = { (b: UInt16) in Float(bitPattern: NarrowFloatCodec.float32Bits(fromFloat16Bits: b)) }

@@ -278,6 +278,18 @@ struct LinearKernelsTests {
         #expect(overFast == over && overPortable == over)
     }
 
+    /// Negative control: plain round-to-nearest at Float32 (what double rounding would use)
+    /// disagrees with the definition on these inputs, so the comparison above can fail.
+    @Test func roundToNearestIsNotRoundToOdd() {
+        let scale = 448.0 / 3.0
+        let differs = Self.inputs.contains { x in
+            let p = Double(x) * scale
+            return p.isFinite && abs(p) <= Double(Float.greatestFiniteMagnitude)
+                && Float(p).bitPattern != Self.roundToOdd(p).bitPattern
+        }
+        #expect(differs)
+    }
+
     @Test func tieCountsAsOverflowWhenAsked() {
         let x: [Float] = [464, -464, 463.99997, 465]
         var out = [Float](repeating: 0, count: x.count)
