@@ -45,6 +45,16 @@ public struct BenchComparison: Sendable {
 
     public var regressions: [Row] { rows.filter { $0.verdict == .slower } }
 
+    /// Benchmarks measured in both runs: the only rows that can show a regression.
+    public var comparedCount: Int { rows.filter { $0.base != nil && $0.head != nil }.count }
+
+    /// Throws `.nothingInCommon` when no benchmark of `head` was measured in the base run: a
+    /// comparison of disjoint files would otherwise report "no regression" having compared
+    /// nothing.
+    public func requireOverlap(base: String, head: String) throws(CompareError) {
+        if comparedCount == 0 { throw .nothingInCommon(base: base, head: head) }
+    }
+
     public init(base: ResultsFile, head: ResultsFile, threshold: Double = 0.05, noiseSigmas: Double = 3) {
         self.threshold = threshold
         self.noiseSigmas = noiseSigmas
@@ -142,6 +152,7 @@ public struct BenchComparison: Sendable {
 public enum CompareError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidThreshold(String)
     case noBenchmarks(String)
+    case nothingInCommon(base: String, head: String)
 
     public var description: String { DiagnosticText.oneLine(unescapedDescription) }
 
@@ -149,6 +160,8 @@ public enum CompareError: Error, Equatable, CustomStringConvertible, Sendable {
         switch self {
         case .invalidThreshold(let t): return "invalid threshold '\(t)': give a percentage like 5% or a fraction like 0.05"
         case .noBenchmarks(let p): return "'\(p)' has no benchmarks to compare"
+        case .nothingInCommon(let b, let h):
+            return "'\(h)' and the baseline '\(b)' share no benchmark names; nothing was compared"
         }
     }
 }

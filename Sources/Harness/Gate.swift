@@ -278,7 +278,7 @@ public enum Gate {
         // Suite verdicts and the mismatch budget.
         let failing = suites.filter { r in
             config.verify.requireComplete ? !r.verdictPassed
-                : !(r.passed && r.metrics.allSatisfy { $0.withinBound != false })
+                : !(r.passed && r.mismatches == 0 && r.metrics.allSatisfy { $0.withinBound != false })
         }
         for r in failing.prefix(20) {
             var s = "\(r.suite)\(r.caseName.isEmpty ? "" : " \(r.caseName)")"
@@ -301,6 +301,7 @@ public enum Gate {
                 let head = ResultsFile(stamp: stamp, benchmarks: benchmarks)
                 let c = BenchComparison(base: baseline, head: head, threshold: config.bench.regressionThreshold,
                                         noiseSigmas: config.bench.noiseSigmas)
+                try c.requireOverlap(base: config.bench.baseline ?? "baseline", head: "this run's benchmarks")
                 comparison = c
                 for r in c.regressions {
                     failures.append("regression: \(r.name) \(Fmt.percentChange(r.change!)) slower (threshold \(Fmt.percent(c.threshold)), noise ±\(Fmt.percent(r.noiseBand!)))")

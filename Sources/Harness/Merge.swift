@@ -163,6 +163,8 @@ public enum ShardMerger {
             throw .mismatched(paths[0], "\(label): parameter names differ between shards")
         }
         r.parameters = params
+        // The merged verdict is derived from the merged evidence, never only carried over.
+        r.passed = r.passed && r.evidenceAgainstPass == nil
         return r
     }
 

@@ -202,13 +202,21 @@ public enum NPY {
     /// Encodes `array` as a `.npy` image. `version` nil picks 1.0 when the header fits its
     /// 16-bit length, else 2.0; 3.0 may be asked for explicitly.
     public static func encode(_ array: NPYArray, version: UInt8? = nil) -> Data {
+        var out = headerBytes(dtype: array.dtype, shape: array.shape, version: version)
+        out.append(rawBytes(array.storage))
+        return out
+    }
+
+    /// The magic, version, header length and padded header of an array of `dtype` and `shape`:
+    /// everything before the data. `version` as for `encode`.
+    public static func headerBytes(dtype: NPYDType, shape: [Int], version: UInt8? = nil) -> Data {
         let shapeText: String
-        switch array.shape.count {
+        switch shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(array.shape[0]),)"
-        default: shapeText = "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var header = "{'descr': '\(array.dtype.descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        var header = "{'descr': '\(dtype.descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let major = version ?? (header.utf8.count + 1 + 10 <= 65535 ? 1 : 2)
         precondition((1...3).contains(major), "npy versions are 1, 2 and 3")
         let prefixLength = 6 + 2 + (major == 1 ? 2 : 4)
@@ -223,7 +231,6 @@ public enum NPY {
             out.append(contentsOf: (0..<4).map { UInt8((length >> (8 * $0)) & 0xFF) })
         }
         out.append(contentsOf: Array(header.utf8))
-        out.append(rawBytes(array.storage))
         return out
     }
 

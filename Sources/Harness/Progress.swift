@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 
 #if canImport(Glibc)
@@ -134,7 +135,7 @@ public final class ProgressReporter: Sendable {
     /// Writes straight to file descriptor 2 (standard error is unbuffered; no interleaving
     /// within one call).
     public static let standardError: @Sendable (String) -> Void = { text in
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStreams.writeError(text)
     }
 
     /// CLOCK_MONOTONIC in seconds.

@@ -111,6 +111,9 @@ public struct ResultsFile: Codable, Sendable, Hashable {
         for (i, s) in suites.enumerated() {
             let label = "suites[\(i)] '\(s.suite)\(s.caseName.isEmpty ? "" : " " + s.caseName)'"
             if s.mismatches > s.covered { return "\(label): mismatches (\(s.mismatches)) exceed covered inputs (\(s.covered))" }
+            if s.passed, let contradiction = s.evidenceAgainstPass {
+                return "\(label): states passed but \(contradiction)"
+            }
             if s.counterexamples.count > SuiteResult.counterexampleLimit {
                 return "\(label): \(s.counterexamples.count) counterexamples, limit is \(SuiteResult.counterexampleLimit)"
             }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where and how a results file was produced: enough to tell two runs apart, to refuse
 /// merging shards of different commits, and to warn when comparing different machines.
@@ -133,6 +136,18 @@ public struct RunStamp: Codable, Sendable, Hashable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [tool] + args
+        // `swift --version` leaves an empty `TemporaryDirectory.*` in $TMPDIR on every run: give
+        // the tool a private TMPDIR and remove it, with whatever the tool left there, afterwards.
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("quantcheck-stamp.XXXXXX").utf8CString)
+        let scratch: String? = template.withUnsafeMutableBufferPointer { buffer in
+            mkdtemp(buffer.baseAddress!).map { String(cString: $0) }
+        }
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        if let scratch {
+            var environment = ProcessInfo.processInfo.environment
+            environment["TMPDIR"] = scratch
+            p.environment = environment
+        }
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice

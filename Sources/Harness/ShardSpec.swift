@@ -24,17 +24,31 @@ public struct InputRange: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The `count` contiguous, non-overlapping ranges that tile this one, in order. Sizes differ
     /// by at most one: with `q, r = count.quotientAndRemainder(dividingBy: n)`, shard i
     /// (0-based) has `q + (i < r ? 1 : 0)` inputs and starts at `lower + i·q + min(i, r)`.
+    /// Builds all `n` ranges: for one shard use `part(_:of:)`, which is O(1).
     ///
     /// Throws `ShardError.tooManyShards` when `n` exceeds the number of inputs (a shard would
     /// be empty), `.zeroCount` when `n < 1`.
     public func split(into n: Int) throws(ShardError) -> [InputRange] {
-        guard n >= 1 else { throw .zeroCount }
-        guard UInt64(n) <= count else { throw .tooManyShards(count: n, inputs: count) }
+        try Self.checkSplit(count, into: n)
+        return try (0..<n).map { i throws(ShardError) in try part(i, of: n) }
+    }
+
+    /// Part `i` (0-based) of this range split into `n` as `split(into:)` does, computed
+    /// arithmetically in O(1) time and memory, so any `n` up to the number of inputs works
+    /// (`--shard 2/4294967296` is one Float32 pattern).
+    public func part(_ i: Int, of n: Int) throws(ShardError) -> InputRange {
+        try Self.checkSplit(count, into: n)
+        guard (0..<n).contains(i) else { throw .indexOutOfRange(index: i + 1, count: n) }
         let (q, r) = count.quotientAndRemainder(dividingBy: UInt64(n))
-        return (0..<UInt64(n)).map { i in
-            let start = lower + i * q + Swift.min(i, r)
-            return InputRange(lower: start, upper: start + q + (i < r ? 1 : 0))
-        }
+        let k = UInt64(i)
+        // i·q + min(i, r) ≤ count: no overflow for any domain that fits UInt64.
+        let start = lower + k * q + Swift.min(k, r)
+        return InputRange(lower: start, upper: start + q + (k < r ? 1 : 0))
+    }
+
+    private static func checkSplit(_ inputs: UInt64, into n: Int) throws(ShardError) {
+        guard n >= 1 else { throw .zeroCount }
+        guard UInt64(n) <= inputs else { throw .tooManyShards(count: n, inputs: inputs) }
     }
 }
 
@@ -88,9 +102,9 @@ public struct ShardSpec: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(index)/\(count)" }
 
-    /// This shard's part of `domain` (see `InputRange.split(into:)`).
+    /// This shard's part of `domain` (see `InputRange.split(into:)`), in O(1) memory.
     public func range(of domain: InputRange) throws(ShardError) -> InputRange {
-        try domain.split(into: count)[zeroBasedIndex]
+        try domain.part(zeroBasedIndex, of: count)
     }
 
     static func decimal(_ s: Substring) -> Int? {

@@ -67,10 +67,12 @@ extension NarrowFloatCodec {
     // MARK: - Bulk encode
 
     /// Float32 → codes, for formats of at most 8 bits. `seed` drives stochastic rounding
-    /// (element i draws `SplitMix64.draw(seed:index:)`, so results are independent of `threads`).
+    /// (element i draws `SplitMix64.draw(seed:index:)` with index `firstIndex + i`, so results
+    /// are independent of `threads`, and an array converted in pieces — each call given its
+    /// first element's position — gets the codes of one whole call).
     public func encode(
         _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<UInt8>,
-        seed: UInt64 = 0, threads: Int = 1
+        seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
         try check(input.count, output.count, codeBits: 8, threads: threads)
         var prm = kernelParameters
@@ -81,7 +83,7 @@ extension NarrowFloatCodec {
                 qk_encode_f32_u8(src! + lo, dst! + lo, hi - lo, &prm)
             } else {
                 for i in lo..<hi {
-                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))))
+                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))))
                 }
             }
         }
@@ -90,7 +92,7 @@ extension NarrowFloatCodec {
     /// Float32 → codes in 16-bit storage (any format).
     public func encode(
         _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<UInt16>,
-        seed: UInt64 = 0, threads: Int = 1
+        seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
         try check(input.count, output.count, codeBits: 16, threads: threads)
         var prm = kernelParameters
@@ -100,7 +102,7 @@ extension NarrowFloatCodec {
             if useKernel {
                 qk_encode_f32_u16(src! + lo, dst! + lo, hi - lo, &prm)
             } else {
-                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))) }
+                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))) }
             }
         }
     }
@@ -109,7 +111,7 @@ extension NarrowFloatCodec {
     /// `float64TakesFloat32Kernel` for how the vectorised path keeps that exact).
     public func encode(
         _ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<UInt8>,
-        seed: UInt64 = 0, threads: Int = 1
+        seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
         try check(input.count, output.count, codeBits: 8, threads: threads)
         var prm = kernelParameters
@@ -122,7 +124,7 @@ extension NarrowFloatCodec {
                 }
             } else {
                 for i in lo..<hi {
-                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))))
+                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))))
                 }
             }
         }
@@ -131,7 +133,7 @@ extension NarrowFloatCodec {
     /// Float64 → codes in 16-bit storage.
     public func encode(
         _ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<UInt16>,
-        seed: UInt64 = 0, threads: Int = 1
+        seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
         try check(input.count, output.count, codeBits: 16, threads: threads)
         var prm = kernelParameters
@@ -143,7 +145,7 @@ extension NarrowFloatCodec {
                     qk_encode_f32_u16(f, dst! + lo + offset, n, &prm)
                 }
             } else {
-                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: UInt64(i))) }
+                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))) }
             }
         }
     }

@@ -12,7 +12,7 @@ struct CLIUsageError: Error, CustomStringConvertible {
 enum CLI {
     /// One line on stderr, prefixed like every other quantcheck message.
     static func warn(_ line: String) {
-        FileHandle.standardError.write(Data("quantcheck: \(line)\n".utf8))
+        StandardStreams.writeError("quantcheck: \(line)\n")
     }
 }
 

@@ -38,17 +38,15 @@ struct BadOption: Error, CustomStringConvertible {
     var description: String { DiagnosticText.oneLine("\(name) '\(value)' is not one of: \(allowed.joined(separator: ", "))") }
 }
 
-/// Reads the input array: `.npy` by default, raw little-endian with `--dtype`.
-func readArray(path: String, dtype: String?) throws -> NPYArray {
-    if let dtype { return try NPY.readRaw(path: path, dtype: NPYDType(name: dtype)) }
-    return try NPY.read(path: path)
-}
-
-func writeArray(_ array: NPYArray, path: String, raw: Bool) throws {
-    if raw { try NPY.writeRaw(array, to: path) } else { try NPY.write(array, to: path) }
-}
+/// Elements converted per step of `encode`/`decode`: the memory both use is a few buffers of
+/// this many elements, whatever the size of the file (2 Mi: 16 MiB of Float64 input).
+let streamChunkElements = 1 << 21
 
 /// `quantcheck encode`: float32/float64/float16 → codes (uint8 for formats of ≤ 8 bits, else uint16).
+///
+/// Streams: the input is read, converted and written a chunk at a time (`NPYStreamReader`,
+/// `NPYStreamWriter`), so memory stays bounded for files of any size and the output appears,
+/// complete, only when every element is converted.
 struct EncodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Convert a float array (.npy or raw) to format codes.")
@@ -63,33 +61,72 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         let codec = try codecOptions.codec()
-        let array = try readArray(path: input, dtype: dtype)
-        let wide = codec.format.bitWidth > 8
-        let seed = codecOptions.seed, threads = codecOptions.threads
-        let storage: NPYArray.Storage
-        switch array.storage {
-        case .float64(let xs):
-            if wide {
-                var out = [UInt16](repeating: 0, count: xs.count)
-                try xs.withUnsafeBufferPointer { i in try out.withUnsafeMutableBufferPointer { try codec.encode(i, into: $0, seed: seed, threads: threads) } }
-                storage = .uint16(out)
-            } else {
-                var out = [UInt8](repeating: 0, count: xs.count)
-                try xs.withUnsafeBufferPointer { i in try out.withUnsafeMutableBufferPointer { try codec.encode(i, into: $0, seed: seed, threads: threads) } }
-                storage = .uint8(out)
-            }
-        case .float32, .float16:
-            let xs = try array.float32()  // Float16 widens exactly
-            storage = wide ? .uint16(try codec.encodeWide(xs, seed: seed, threads: threads))
-                : .uint8(try codec.encode(xs, seed: seed, threads: threads))
-        case .uint8, .uint16:
-            throw BadOption(name: "input dtype", value: array.dtype.descr, allowed: ["float16", "float32", "float64"])
+        let reader = try NPYStreamReader(path: input, rawDType: try rawDType(dtype))
+        let inType = reader.dtype
+        guard [.float16, .float32, .float64].contains(inType) else {
+            throw BadOption(name: "input dtype", value: inType.descr, allowed: ["float16", "float32", "float64"])
         }
-        try writeArray(NPYArray(storage, shape: array.shape), path: output, raw: dtype != nil)
+        let outType: NPYDType = codec.format.bitWidth > 8 ? .uint16 : .uint8
+        let writer = try NPYStreamWriter(path: output, dtype: outType, shape: reader.shape, raw: dtype != nil)
+        let chunk = streamChunkElements
+        let inputBuffer = try ScratchBuffer(byteCount: chunk * inType.itemSize)
+        let widened = try ScratchBuffer(byteCount: inType == .float16 ? chunk * 4 : 0)
+        let outputBuffer = try ScratchBuffer(byteCount: chunk * outType.itemSize)
+        let seed = codecOptions.seed, threads = codecOptions.threads
+        var first: UInt64 = 0
+        while reader.remaining > 0 {
+            let n = try reader.read(into: inputBuffer.pointer, capacity: chunk)
+            switch inType {
+            case .float64:
+                let xs = UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: Double.self), count: n)
+                try encode(codec, xs, outType, outputBuffer.pointer, n, seed: seed, first: first, threads: threads)
+            default:
+                var xs = UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: Float.self), count: n)
+                if inType == .float16 {
+                    // Every binary16 value is a Float32: widen exactly, then take the Float32 path.
+                    let bits = inputBuffer.pointer.assumingMemoryBound(to: UInt16.self)
+                    let wide = widened.pointer.assumingMemoryBound(to: Float.self)
+                    for i in 0..<n { wide[i] = NPY.float(fromHalfBits: bits[i]) }
+                    xs = UnsafeBufferPointer(start: wide, count: n)
+                }
+                try encode(codec, xs, outType, outputBuffer.pointer, n, seed: seed, first: first, threads: threads)
+            }
+            try writer.append(elements: outputBuffer.pointer, count: n)
+            first += UInt64(n)
+        }
+        try writer.commit()
+    }
+
+    private func encode(
+        _ codec: NarrowFloatCodec, _ xs: UnsafeBufferPointer<Float>, _ outType: NPYDType, _ out: UnsafeMutableRawPointer,
+        _ n: Int, seed: UInt64, first: UInt64, threads: Int
+    ) throws {
+        if outType == .uint16 {
+            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt16.self), count: n), seed: seed, firstIndex: first, threads: threads)
+        } else {
+            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt8.self), count: n), seed: seed, firstIndex: first, threads: threads)
+        }
+    }
+
+    private func encode(
+        _ codec: NarrowFloatCodec, _ xs: UnsafeBufferPointer<Double>, _ outType: NPYDType, _ out: UnsafeMutableRawPointer,
+        _ n: Int, seed: UInt64, first: UInt64, threads: Int
+    ) throws {
+        if outType == .uint16 {
+            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt16.self), count: n), seed: seed, firstIndex: first, threads: threads)
+        } else {
+            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt8.self), count: n), seed: seed, firstIndex: first, threads: threads)
+        }
     }
 }
 
-/// `quantcheck decode`: codes → float32 (exact).
+/// The `--dtype` of a raw input, parsed (nil: the input is `.npy`).
+func rawDType(_ name: String?) throws -> NPYDType? {
+    guard let name else { return nil }
+    return try NPYDType(name: name)
+}
+
+/// `quantcheck decode`: codes → float32 (exact), streamed a chunk at a time like `encode`.
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode", abstract: "Convert format codes (.npy uint8/uint16, or raw) to float32 exactly.")
@@ -104,13 +141,37 @@ struct DecodeCommand: ParsableCommand {
 
     func run() throws {
         let codec = try codecOptions.codec()
-        let array = try readArray(path: input, dtype: dtype)
-        let values: [Float]
-        switch array.storage {
-        case .uint8(let c): values = try codec.decode(c, threads: codecOptions.threads)
-        case .uint16(let c): values = try codec.decode(c, threads: codecOptions.threads)
-        default: throw BadOption(name: "input dtype", value: array.dtype.descr, allowed: ["uint8", "uint16"])
+        let reader = try NPYStreamReader(path: input, rawDType: try rawDType(dtype))
+        let inType = reader.dtype
+        guard inType == .uint8 || inType == .uint16 else {
+            throw BadOption(name: "input dtype", value: inType.descr, allowed: ["uint8", "uint16"])
         }
-        try writeArray(NPYArray(.float32(values), shape: array.shape), path: output, raw: dtype != nil)
+        let writer = try NPYStreamWriter(path: output, dtype: .float32, shape: reader.shape, raw: dtype != nil)
+        let chunk = streamChunkElements
+        let inputBuffer = try ScratchBuffer(byteCount: chunk * inType.itemSize)
+        let outputBuffer = try ScratchBuffer(byteCount: chunk * 4)
+        var first = 0
+        while reader.remaining > 0 {
+            let n = try reader.read(into: inputBuffer.pointer, capacity: chunk)
+            let out = UnsafeMutableBufferPointer(start: outputBuffer.pointer.assumingMemoryBound(to: Float.self), count: n)
+            do {
+                if inType == .uint8 {
+                    try codec.decode(UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: UInt8.self), count: n),
+                                     into: out, threads: codecOptions.threads)
+                } else {
+                    try codec.decode(UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: UInt16.self), count: n),
+                                     into: out, threads: codecOptions.threads)
+                }
+            } catch {
+                // Positions in the file, not in the chunk.
+                if case .invalidCode(let index, let code, let format) = error as CodecError {
+                    throw CodecError.invalidCode(index: first + index, code: code, format: format)
+                }
+                throw error
+            }
+            try writer.append(elements: outputBuffer.pointer, count: n)
+            first += n
+        }
+        try writer.commit()
     }
 }

@@ -40,6 +40,7 @@ struct CompareCommand: ParsableCommand {
         guard !b.benchmarks.isEmpty else { throw CompareError.noBenchmarks(base) }
         guard !h.benchmarks.isEmpty else { throw CompareError.noBenchmarks(head) }
         let c = BenchComparison(base: b, head: h, threshold: t, noiseSigmas: noiseSigmas)
+        try c.requireOverlap(base: base, head: head)
         for d in c.environmentDifferences { CLI.warn("warning: \(d); timings may not be comparable") }
         for d in c.noiseWarnings { CLI.warn("warning: \(d)") }
         let md = c.markdown()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Formats
 import Foundation
 
 /// `quantcheck`: verify narrow-float quantization against the MPFR oracle, benchmark it,
@@ -16,6 +17,8 @@ struct QuantCheck: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // Before anything opens a descriptor (see StandardStreams.ensureOpen).
+        StandardStreams.ensureOpen()
         do {
             var command = try QuantCheck.parseAsRoot()
             try command.run()
@@ -30,7 +33,7 @@ enum Main {
             // exit 2 with one line on stderr.
             let message = QuantCheck.message(for: error)
                 .split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("quantcheck: error: \(message)\n".utf8))
+            StandardStreams.writeError("quantcheck: error: \(message)\n")
             Foundation.exit(2)
         }
     }
@@ -39,6 +42,6 @@ enum Main {
 extension ParsableCommand {
     /// Writes one line to stderr.
     static func warn(_ line: String) {
-        FileHandle.standardError.write(Data("quantcheck: \(line)\n".utf8))
+        StandardStreams.writeError("quantcheck: \(line)\n")
     }
 }

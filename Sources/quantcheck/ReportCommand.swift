@@ -51,7 +51,9 @@ struct ReportCommand: ParsableCommand {
             guard !base.benchmarks.isEmpty else { throw CompareError.noBenchmarks(baseline) }
             let head = ResultsFile(stamp: files.first { !$0.file.benchmarks.isEmpty }?.file.stamp ?? files[0].file.stamp,
                                    benchmarks: input.benchmarks)
-            input.comparison = BenchComparison(base: base, head: head, threshold: t)
+            let comparison = BenchComparison(base: base, head: head, threshold: t)
+            try comparison.requireOverlap(base: baseline, head: inputs.joined(separator: ", "))
+            input.comparison = comparison
         }
         let historyDir = history ?? (output as NSString).appendingPathComponent("history")
         let h = BenchHistory.load(directory: historyDir)

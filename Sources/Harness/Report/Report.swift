@@ -18,12 +18,33 @@ public struct Verdict: Sendable, Hashable {
 }
 
 extension SuiteResult {
-    /// Passed as stated, complete, and within every metric bound: an exhaustive case that
-    /// covered fewer inputs than it expected, or a metric outside its stated bound, fails here
-    /// even if its producer said it passed.
-    public var verdictPassed: Bool {
-        passed && (expected == nil || expected == covered) && metrics.allSatisfy { $0.withinBound != false }
+    /// Suites that always state how many inputs they must cover (`expected`): every code,
+    /// every pattern, every probe of a fixed list. A file holding one of these cases without
+    /// `expected` has lost the evidence a pass rests on.
+    public static let suitesStatingCoverage: Set<String> = [
+        "decode", "roundtrip", "exhaustive-f32", "exhaustive-f16", "float64", "golden",
+    ]
+
+    /// Why the evidence of this case contradicts a pass, or nil when it supports one: any
+    /// mismatch, no input checked, fewer (or more) inputs covered than expected, `expected`
+    /// missing where the suite always states it, a metric outside its bound.
+    public var evidenceAgainstPass: String? {
+        if mismatches > 0 { return "has \(mismatches) mismatch\(mismatches == 1 ? "" : "es")" }
+        if covered == 0 { return "covered no inputs" }
+        if let e = expected, e != covered { return "covered \(covered) of \(e) expected inputs" }
+        if expected == nil && Self.suitesStatingCoverage.contains(suite) {
+            return "lacks 'expected', which suite '\(suite)' always states"
+        }
+        if let m = metrics.first(where: { $0.withinBound == false }) {
+            return "metric '\(m.name)' = \(m.value) is outside its bound \(m.bound!)"
+        }
+        return nil
     }
+
+    /// The verdict derived from the evidence: passed as stated *and* no mismatch, something
+    /// covered, complete, and within every metric bound. A stored `passed: true` alone never
+    /// makes a case pass.
+    public var verdictPassed: Bool { passed && evidenceAgainstPass == nil }
 }
 
 /// Everything a report is built from.
@@ -31,6 +52,7 @@ extension SuiteResult {
 func failureReason(_ r: SuiteResult) -> String {
     if let e = r.expected, e != r.covered { return "covered \(r.covered) of \(e) inputs" }
     if r.mismatches > 0 { return "\(r.mismatches) mismatches" }
+    if r.covered == 0 { return "no inputs covered" }
     if let m = r.metrics.first(where: { $0.withinBound == false }) {
         return "\(m.name) = \(Fmt.sig(m.value)) outside its bound \(Fmt.sig(m.bound!))"
     }
@@ -146,13 +168,11 @@ public struct ReportWriter {
         if files.contains(where: { $0.name.hasPrefix("charts/") }) {
             try AtomicFile.ensureDirectory((directory as NSString).appendingPathComponent("charts"))
         }
-        var written: [String] = []
-        for f in files {
-            let path = (directory as NSString).appendingPathComponent(f.name)
-            try AtomicFile.write(f.contents, to: path)
-            written.append(path)
-        }
-        return written
+        // All or nothing: every file is written aside before any replaces its old version, so
+        // a failure (a target that became a directory, a full disk) leaves the old report whole.
+        let targets = files.map { (data: Data($0.contents.utf8), path: (directory as NSString).appendingPathComponent($0.name)) }
+        try AtomicFile.write(targets)
+        return targets.map(\.path)
     }
 
     // MARK: - summary.md
