@@ -76,6 +76,11 @@ import Glibc
     /// Processes (not zombies) whose command line names `library`: the worker and anything it
     /// forked (a forked child keeps the worker's command line).
     static func liveProcesses(naming library: String) -> [pid_t] {
+        liveProcesses { $0.contains(library) }
+    }
+
+    /// Processes (not zombies, not this one) whose arguments satisfy `match`.
+    static func liveProcesses(where match: ([String]) -> Bool) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { name -> pid_t? in
             guard let pid = pid_t(name), pid != getpid(),
@@ -86,18 +91,22 @@ import Glibc
             let state = stat[stat.index(close, offsetBy: 2)]
             guard state != "Z", let cmdline = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
             let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return args.contains(library) ? pid : nil
+            return match(args) ? pid : nil
         }
     }
 
     /// `liveProcesses` once they are gone, or after two seconds: kill(SIGKILL) returns before
     /// the killed processes have run down.
     static func leftBehind(naming library: String) -> [pid_t] {
+        leftBehind { $0.contains(library) }
+    }
+
+    static func leftBehind(where match: ([String]) -> Bool) -> [pid_t] {
         let deadline = Date().addingTimeInterval(2)
-        var left = liveProcesses(naming: library)
+        var left = liveProcesses(where: match)
         while !left.isEmpty, Date() < deadline {
             usleep(20_000)
-            left = liveProcesses(naming: library)
+            left = liveProcesses(where: match)
         }
         return left
     }
@@ -115,6 +124,23 @@ import Glibc
         let left = Self.leftBehind(naming: session.library)
         #expect(left.isEmpty, "processes left behind: \(left)")
         #expect(session.workerPIDs.allSatisfy(PluginFixture.reaped))
+    }
+
+    /// `system("sleep … &")`: the shell's background child is in the worker's group too.
+    @Test func backgroundCommandsOfTheLibraryAreKilledWithTheWorker() throws {
+        // A duration unique to this test process, to recognise its `sleep` among all processes.
+        let duration = "100.\(getpid())"
+        let lib = try PluginFixture.library(["-DBUG_SYSTEM_SLEEPER=\(duration)"])
+        let session = try PluginSession(try PluginFixture.configuration(lib))
+        let r = try decode(session)
+        #expect(r.passed)
+        let isSleeper = { (args: [String]) in args == ["sleep", duration] }
+        #expect(!Self.liveProcesses(where: isSleeper).isEmpty, "the library started its sleep")
+        let t0 = Date()
+        session.close()
+        #expect(Date().timeIntervalSince(t0) < 2)
+        let left = Self.leftBehind(where: isSleeper)
+        #expect(left.isEmpty, "processes left behind: \(left)")
     }
 
     @Test func aCrashAfterAForkIsReportedAsTheCrash() throws {

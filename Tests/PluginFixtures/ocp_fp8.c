@@ -26,6 +26,7 @@
  *   BUG_SKIP_OOB           Float32 entry writes out[n]; its own SIGSEGV handler siglongjmps
  *                          past the write (nothing lands in the guard page)
  *   BUG_FORK_SLEEPER       decoder forks a child that sleeps 100 s (on its first call)
+ *   BUG_SYSTEM_SLEEPER=t   decoder runs system("sleep t &") (on its first call)
  *   BUG_CRASH_AT_CODE=c    decoder writes through a null pointer on code c
  *   BUG_PTRACE_ME          decoder calls ptrace(PTRACE_TRACEME) (on its first call)
  *   BUG_CLOSE_FDS_AT_CODE=c  decoder closes every descriptor above 2 on code c
@@ -240,6 +241,11 @@ QUANTCHECK_EXPORT void DECODE_ENTRY(const uint8_t *in, float *out, size_t n) {
             sleep(100);
             _exit(0);
         }
+#endif
+#ifdef BUG_SYSTEM_SLEEPER
+#define STRING(x) #x
+#define EXPANDED_STRING(x) STRING(x)
+        if (system("sleep " EXPANDED_STRING(BUG_SYSTEM_SLEEPER) " &") != 0) abort();
 #endif
 #ifdef BUG_PTRACE_ME
         ptrace(PTRACE_TRACEME, 0, 0, 0);
