@@ -469,6 +469,38 @@ static int64_t guard_written(const guarded_buffer *b) {
 // Descriptors 0–2 must be open before any other is created: a file the worker or the plugin
 // opens must never become stdin, stdout or stderr (a printf would then write into it). The
 // parent's spawn sets them up already; this covers a worker started any other way.
+// A keeper process in the worker's process group that kills the whole group as soon as the
+// worker ends, however it ends. quantcheck kills the group itself whenever it ends a worker, but
+// when quantcheck dies first (Ctrl-C, kill -9), the worker dies of PR_SET_PDEATHSIG and nothing
+// would end what the plugin forked. The keeper is started before the library is loaded (no
+// plugin code in it), holds none of the worker's descriptors (not the socket, not a pipe
+// quantcheck's caller reads), and is a grandchild, not a child, of the worker: a plugin that
+// reaps all its children (while (wait(NULL) > 0)) must not wait for it. It watches the worker
+// through a pidfd; without pidfds (Linux < 5.3) there is no keeper. Only async-signal-safe
+// calls after fork.
+static void start_group_keeper(void) {
+    pid_t worker = getpid();
+    int pidfd = qcp_pidfd_open(worker);
+    if (pidfd < 0) return;
+    pid_t middle = fork();
+    if (middle == 0) {
+        if (fork() == 0) {
+            int null = open("/dev/null", O_RDWR);
+            for (int fd = 0; fd <= 2; fd++) dup2(null, fd);
+            for (int fd = 3; fd < 4096; fd++)
+                if (fd != pidfd) close(fd);
+            struct pollfd p = {.fd = pidfd, .events = POLLIN};
+            while (poll(&p, 1, -1) < 0 && errno == EINTR) {}
+            kill(0, SIGKILL);  // the worker's group, this process included
+            _exit(0);
+        }
+        _exit(0);
+    }
+    if (middle > 0)
+        while (waitpid(middle, NULL, 0) < 0 && errno == EINTR) {}
+    close(pidfd);
+}
+
 static void open_standard_descriptors(void) {
     for (int fd = 0; fd <= 2; fd++) {
         if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
@@ -538,6 +570,7 @@ _Noreturn void qcp_worker_main(
     open_standard_descriptors();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (parent_pid > 0 && getppid() != (pid_t)parent_pid) _exit(1);
+    start_group_keeper();
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     prctl(PR_SET_DUMPABLE, 0);

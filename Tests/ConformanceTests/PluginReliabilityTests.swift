@@ -135,12 +135,47 @@ import Glibc
         let r = try decode(session)
         #expect(r.passed)
         let isSleeper = { (args: [String]) in args == ["sleep", duration] }
+        // system() returns once the shell has exited; its background child may not have
+        // executed `sleep` yet.
+        let deadline = Date().addingTimeInterval(5)
+        while Self.liveProcesses(where: isSleeper).isEmpty, Date() < deadline { usleep(10_000) }
         #expect(!Self.liveProcesses(where: isSleeper).isEmpty, "the library started its sleep")
         let t0 = Date()
         session.close()
         #expect(Date().timeIntervalSince(t0) < 2)
         let left = Self.leftBehind(where: isSleeper)
         #expect(left.isEmpty, "processes left behind: \(left)")
+    }
+
+    /// quantcheck killed outright (kill -9, or Ctrl-C) while the plugin hangs: the worker dies
+    /// of its parent-death signal, and what the plugin started must die with it.
+    @Test func whatThePluginStartedDiesWhenQuantcheckIsKilled() throws {
+        let duration = "101.\(getpid())"
+        let lib = try PluginFixture.library(["-DBUG_SYSTEM_SLEEPER=\(duration)", "-DBUG_HANG_AT_CODE=0x42"])
+        // posix_spawn and waitpid, not Process: waitUntilExit would wait for the sleeper too.
+        let exe = try PluginFixture.quantcheck()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let args = [exe, "conform", "--library", lib, "--format", "e4m3fn", "--mode", "sat", "--suite", "decode", "--quiet", "--timeout", "60"]
+        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        try #require(posix_spawn(&pid, exe, &actions, nil, &cArgs, environ) == 0)
+        let isSleeper = { (args: [String]) in args == ["sleep", duration] }
+        let deadline = Date().addingTimeInterval(20)
+        while Self.liveProcesses(where: isSleeper).isEmpty, Date() < deadline { usleep(20_000) }
+        let started = !Self.liveProcesses(where: isSleeper).isEmpty
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        try #require(started, "the plugin started its sleep")
+        let sleepers = Self.leftBehind(where: isSleeper)
+        #expect(sleepers.isEmpty, "processes left behind: \(sleepers)")
+        let workers = Self.leftBehind(naming: lib)
+        #expect(workers.isEmpty, "workers left behind: \(workers)")
     }
 
     @Test func aCrashAfterAForkIsReportedAsTheCrash() throws {

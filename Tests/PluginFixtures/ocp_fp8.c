@@ -28,6 +28,7 @@
  *   BUG_FORK_SLEEPER       decoder forks a child that sleeps 100 s (on its first call)
  *   BUG_SYSTEM_SLEEPER=t   decoder runs system("sleep t &") (on its first call)
  *   BUG_CRASH_AT_CODE=c    decoder writes through a null pointer on code c
+ *   BUG_HANG_AT_CODE=c     decoder loops forever on code c
  *   BUG_PTRACE_ME          decoder calls ptrace(PTRACE_TRACEME) (on its first call)
  *   BUG_CLOSE_FDS_AT_CODE=c  decoder closes every descriptor above 2 on code c
  *   BUG_EXIT_AT_CODE=c     decoder calls exit(1) on code c
@@ -262,6 +263,12 @@ QUANTCHECK_EXPORT void DECODE_ENTRY(const uint8_t *in, float *out, size_t n) {
 #endif
 #ifdef BUG_CRASH_AT_CODE
         if (in[i] == (BUG_CRASH_AT_CODE)) *null_pointer = 1;
+#endif
+#ifdef BUG_HANG_AT_CODE
+        if (in[i] == (BUG_HANG_AT_CODE)) {
+            volatile int spin = 1;
+            while (spin) {}
+        }
 #endif
 #ifdef BUG_CLOSE_FDS_AT_CODE
         if (in[i] == (BUG_CLOSE_FDS_AT_CODE))
