@@ -218,13 +218,21 @@ final class PluginWorkerSlot: @unchecked Sendable {
         // Cleared here too: a worker that dies before it gets to clear it must not inherit the
         // mark of the previous one.
         memory.assumingMemoryBound(to: qcp_shared_header.self).pointee.lost_connection = 0
+        // What the worker prints goes through a relay that escapes it (no stderr: /dev/null).
+        var output: [Int32] = [-1, -1]
+        if qcp_standard_error_usable() != 0, qcp_output_pipe(&output) != 0 { output = [-1, -1] }
         var child: pid_t = 0
-        let r = cArgs.withUnsafeMutableBufferPointer { qcp_spawn(launch.executable, $0.baseAddress, fds[1], memoryFD, &child) }
+        let r = cArgs.withUnsafeMutableBufferPointer {
+            qcp_spawn(launch.executable, $0.baseAddress, fds[1], memoryFD, output[1], &child)
+        }
         close(fds[1])
+        if output[1] >= 0 { close(output[1]) }
         guard r == 0 else {
             close(fds[0])
+            if output[0] >= 0 { close(output[0]) }
             throw .workerFailed("cannot start '\(launch.executable)': \(String(cString: strerror(r)))")
         }
+        if output[0] >= 0 { PluginOutputRelay.start(output[0]) }
         pid = child
         pidfd = qcp_pidfd_open(child)
         socket = fds[0]
@@ -375,6 +383,53 @@ final class PluginWorkerSlot: @unchecked Sendable {
 
     static func milliseconds(_ seconds: Double) -> Int32 {
         Int32(clamping: Int((seconds * 1000).rounded(.up)))
+    }
+}
+
+/// Copies what a worker prints (the plugin's stdout and stderr, and anything the processes it
+/// starts print) to quantcheck's standard error one line at a time, with control characters
+/// escaped (`DiagnosticText.oneLine`): a plugin's ESC and BEL must not reach the terminal any
+/// more than its info text may. One thread per worker; it ends at the end of file, when the
+/// worker's process group is gone.
+enum PluginOutputRelay {
+    /// Longest line kept whole; a longer one is passed on in pieces of this size.
+    static let lineLimit = 4096
+
+    static func start(_ fd: Int32) {
+        let thread = Thread {
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let k = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if k < 0 && errno == EINTR { continue }
+                if k <= 0 { break }
+                pending += buffer[0..<k]
+                while let newline = pending.firstIndex(of: 10) {
+                    emit(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                }
+                if pending.count >= lineLimit {
+                    emit(pending[...])
+                    pending.removeAll()
+                }
+            }
+            if !pending.isEmpty { emit(pending[...]) }
+            close(fd)
+        }
+        thread.start()
+    }
+
+    static func emit(_ bytes: ArraySlice<UInt8>) {
+        let line = Array((DiagnosticText.oneLine(String(decoding: bytes, as: UTF8.self)) + "\n").utf8)
+        line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let w = write(2, raw.baseAddress! + offset, raw.count - offset)
+                if w < 0 && errno == EINTR { continue }
+                if w <= 0 { return }
+                offset += w
+            }
+        }
     }
 }
 

@@ -90,7 +90,28 @@ int qcp_socket_pair(int fds[2]) {
     return 0;
 }
 
-int qcp_spawn(const char *path, char *const argv[], int sock, int shm, pid_t *pid) {
+int qcp_standard_error_usable(void) {
+    // When quantcheck was started with descriptor 2 closed, that number may have gone to one of
+    // its own descriptors (Foundation's, ours), and writing "stderr" would write into it. Those
+    // are all close-on-exec; a real stderr, inherited through exec, is not.
+    int flags = fcntl(2, F_GETFD);
+    return flags >= 0 && !(flags & FD_CLOEXEC);
+}
+
+int qcp_output_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    fds[0] = off_standard_numbers(fds[0]);
+    fds[1] = off_standard_numbers(fds[1]);
+    if (fds[0] < 0 || fds[1] < 0) {
+        int e = errno;
+        if (fds[0] >= 0) close(fds[0]);
+        if (fds[1] >= 0) close(fds[1]);
+        return e;
+    }
+    return 0;
+}
+
+int qcp_spawn(const char *path, char *const argv[], int sock, int shm, int output, pid_t *pid) {
     // Move both descriptors above the target numbers first, so that dup2(sock, 3) cannot close
     // shm if it happened to be 3 (and dup2(x, x) would not clear close-on-exec). The copies are
     // close-on-exec, so a worker spawned concurrently by another thread never inherits them.
@@ -102,15 +123,11 @@ int qcp_spawn(const char *path, char *const argv[], int sock, int shm, pid_t *pi
         close(s);
         return e;
     }
-    // The worker's stdout and stderr are our stderr (the plugin's printf must not reach our
-    // stdout), but only if we have one: when quantcheck was started with descriptor 2 closed,
-    // its number may have gone to our own memfd or socket, and dup2(2, 1) would hand the plugin
-    // that descriptor as its stdout (a banner line then garbles the protocol). Ours are all
-    // close-on-exec, a real stderr is not, so a close-on-exec descriptor 2 is no stderr: the
-    // worker then gets /dev/null. Like the others, the copy is taken above the target numbers.
-    int e = -1;
-    int flags = fcntl(2, F_GETFD);
-    if (flags >= 0 && !(flags & FD_CLOEXEC)) e = fcntl(2, F_DUPFD_CLOEXEC, 10);
+    // The worker's stdout and stderr: `output` (the parent's relay pipe), or /dev/null. Never a
+    // descriptor inherited by number: with quantcheck's 2 closed, dup2(2, 1) handed the plugin
+    // quantcheck's own socket as its stdout, and a banner line garbled the protocol. Like the
+    // others, the copy is taken above the target numbers.
+    int e = output >= 0 ? fcntl(output, F_DUPFD_CLOEXEC, 10) : -1;
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     posix_spawn_file_actions_init(&actions);

@@ -286,4 +286,14 @@ import Glibc
         #expect(!cli.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(cli.stdout)")
         #expect(cli.stdout.contains(expected))
     }
+
+    /// What the plugin prints reaches quantcheck's stderr escaped, line by line.
+    @Test func controlCharactersThePluginPrintsAreEscaped() throws {
+        let lib = try PluginFixture.library(["-DBUG_PRINT_CONTROL"])
+        let cli = try ConformCommandTests.conform(["--library", lib, "--format", "e4m3fn", "--mode", "sat", "--suite", "decode", "--quiet"])
+        #expect(cli.status == 0, "\(cli.stdout)\(cli.stderr)")
+        #expect(!cli.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(cli.stderr)")
+        #expect(cli.stderr.contains("\\u{1b}[2J\\u{7}cleared by stdout\n"))
+        #expect(cli.stderr.contains("\\u{1b}]0;owned\\u{7}titled by stderr\n"))
+    }
 }

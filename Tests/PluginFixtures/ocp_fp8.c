@@ -34,6 +34,7 @@
  *   BUG_EXIT_AT_CODE=c     decoder calls exit(1) on code c
  *   BANNER                 decoder prints one banner line to stdout and one to stderr (first call)
  *   BUG_INFO_CONTROL       quantcheck_plugin_info() holds ESC and BEL (clear screen, window title)
+ *   BUG_PRINT_CONTROL      decoder prints ESC and BEL to stdout and stderr (first call)
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -255,6 +256,11 @@ QUANTCHECK_EXPORT void DECODE_ENTRY(const uint8_t *in, float *out, size_t n) {
         printf("ocp_fp8 fixture: decoder ready\n");
         fflush(stdout);
         fprintf(stderr, "ocp_fp8 fixture: a line on stderr\n");
+#endif
+#ifdef BUG_PRINT_CONTROL
+        printf("\x1b[2J\x07" "cleared by stdout\n");
+        fflush(stdout);
+        fprintf(stderr, "\x1b]0;owned\x07" "titled by stderr\n");
 #endif
     }
     for (size_t i = 0; i < n; i++) {

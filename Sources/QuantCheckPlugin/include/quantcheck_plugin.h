@@ -52,8 +52,9 @@
  *     raises itself), a hang (longer than `--timeout`), a write outside out[] (guard page after
  *     it, canary bytes before it) or a read past the end of in[] (guard page) is reported as a
  *     failing case naming the input, and the worker is restarted to check the remaining inputs.
- *     Anything the library prints goes to quantcheck's standard error (or /dev/null if it has
- *     none); its quantcheck_plugin_info text is shown with control characters escaped;
+ *     Anything the library prints (stdout and stderr) goes to quantcheck's standard error, a
+ *     line at a time with control characters escaped (nowhere if quantcheck has none); its
+ *     quantcheck_plugin_info text is shown escaped too;
  *   - the library must leave the worker's SIGSEGV and SIGBUS handlers and descriptors 3 and 4
  *     alone: a call that replaces a handler fails (bytes its handler let into a guard page are
  *     reported as the out-of-bounds write they are), and closing the worker's socket fails the

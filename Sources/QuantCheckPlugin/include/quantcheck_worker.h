@@ -126,11 +126,17 @@ void *qcp_shared_memory_map(int fd, size_t bytes);
 void qcp_shared_memory_unmap(void *base, size_t bytes);
 
 /* Spawns `argv[0]` with `argv` (NULL-terminated) so that `sock` becomes fd 3 and `shm` fd 4 in the
- * child, stdin is /dev/null and stdout and stderr go to our stderr (/dev/null if we have none),
- * whatever numbers `sock` and `shm` have here (even 0–2). The child leads a new session, hence
+ * child, stdin is /dev/null and stdout and stderr go to `output` (/dev/null if it is −1),
+ * whatever numbers these descriptors have here (even 0–2). The child leads a new session, hence
  * a process group of its own (id = its pid) that qcp_end_worker kills as a whole.
  * Returns 0 and the pid, or an errno. */
-int qcp_spawn(const char *path, char *const argv[], int sock, int shm, pid_t *pid);
+int qcp_spawn(const char *path, char *const argv[], int sock, int shm, int output, pid_t *pid);
+
+/* 1 when descriptor 2 is a standard error quantcheck inherited (open, not close-on-exec). */
+int qcp_standard_error_usable(void);
+
+/* A close-on-exec pipe, neither end numbered 0–2, for a worker's output; 0 or an errno. */
+int qcp_output_pipe(int fds[2]);
 
 /* A close-on-exec pidfd for a child (readable once it has exited), or −1 where the kernel has
  * none; the waits below then look at the child every few milliseconds instead. */
