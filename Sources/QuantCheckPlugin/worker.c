@@ -486,28 +486,36 @@ static int64_t guard_written(const guarded_buffer *b) {
 // Descriptors 0–2 must be open before any other is created: a file the worker or the plugin
 // opens must never become stdin, stdout or stderr (a printf would then write into it). The
 // parent's spawn sets them up already; this covers a worker started any other way.
-// A keeper process in the worker's process group that kills the whole group as soon as the
-// worker ends, however it ends. quantcheck kills the group itself whenever it ends a worker, but
-// when quantcheck dies first (Ctrl-C, kill -9), the worker dies of PR_SET_PDEATHSIG and nothing
-// would end what the plugin forked. The keeper is started before the library is loaded (no
-// plugin code in it), holds none of the worker's descriptors (not the socket, not a pipe
-// quantcheck's caller reads), and is a grandchild, not a child, of the worker: a plugin that
-// reaps all its children (while (wait(NULL) > 0)) must not wait for it. It watches the worker
-// through a pidfd; without pidfds (Linux < 5.3) there is no keeper. Only async-signal-safe
-// calls after fork.
-static void start_group_keeper(void) {
-    pid_t worker = getpid();
-    int pidfd = qcp_pidfd_open(worker);
-    if (pidfd < 0) return;
+// A keeper process in the worker's process group that kills the whole group (the worker and
+// whatever the plugin started) as soon as the worker or quantcheck ends, however it ends.
+// - quantcheck kills the group itself whenever it ends a worker, but when quantcheck dies first
+//   (Ctrl-C, kill -9) nothing else would end what the plugin forked;
+// - it replaces PR_SET_PDEATHSIG, which fires when the *thread* that spawned the worker ends,
+//   not quantcheck: a worker started by a sweep thread that later exits was killed, and its
+//   next request reported as a crash of the plugin.
+// The keeper is started before the library is loaded (no plugin code in it), holds none of
+// the worker's descriptors (not the socket, not the output pipe), and is a grandchild, not a
+// child, of the worker: a plugin that reaps all its children (while (wait(NULL) > 0)) must not
+// wait for it. It watches both processes through pidfds. Returns 0 when it runs, −1 when it
+// cannot (no pidfds before Linux 5.3): the caller then falls back to PR_SET_PDEATHSIG.
+// Only async-signal-safe calls after fork.
+static int start_group_keeper(pid_t parent) {
+    int worker_fd = qcp_pidfd_open(getpid());
+    if (worker_fd < 0) return -1;
+    int parent_fd = qcp_pidfd_open(parent);
+    if (parent_fd < 0) {
+        close(worker_fd);
+        return -1;
+    }
     pid_t middle = fork();
     if (middle == 0) {
         if (fork() == 0) {
             int null = open("/dev/null", O_RDWR);
             for (int fd = 0; fd <= 2; fd++) dup2(null, fd);
             for (int fd = 3; fd < 4096; fd++)
-                if (fd != pidfd) close(fd);
-            struct pollfd p = {.fd = pidfd, .events = POLLIN};
-            while (poll(&p, 1, -1) < 0 && errno == EINTR) {}
+                if (fd != worker_fd && fd != parent_fd) close(fd);
+            struct pollfd p[2] = {{.fd = worker_fd, .events = POLLIN}, {.fd = parent_fd, .events = POLLIN}};
+            while (poll(p, 2, -1) < 0 && errno == EINTR) {}
             kill(0, SIGKILL);  // the worker's group, this process included
             _exit(0);
         }
@@ -515,7 +523,9 @@ static void start_group_keeper(void) {
     }
     if (middle > 0)
         while (waitpid(middle, NULL, 0) < 0 && errno == EINTR) {}
-    close(pidfd);
+    close(worker_fd);
+    close(parent_fd);
+    return middle > 0 ? 0 : -1;
 }
 
 static void open_standard_descriptors(void) {
@@ -585,9 +595,10 @@ _Noreturn void qcp_worker_main(
     // Die with the parent (a hung plugin never reads the end of file), and never dump core:
     // isolating one crashing input crashes the worker a dozen times on purpose.
     open_standard_descriptors();
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (parent_pid <= 0 || start_group_keeper((pid_t)parent_pid) != 0) prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The parent's pidfd was taken after it started us: if this still is our parent, the pidfd
+    // is of quantcheck, not of a process that reused its id.
     if (parent_pid > 0 && getppid() != (pid_t)parent_pid) _exit(1);
-    start_group_keeper();
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     prctl(PR_SET_DUMPABLE, 0);

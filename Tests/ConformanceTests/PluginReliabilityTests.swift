@@ -178,6 +178,30 @@ import Glibc
         #expect(workers.isEmpty, "workers left behind: \(workers)")
     }
 
+    /// PR_SET_PDEATHSIG fires when the *thread* that started a process ends, not the process:
+    /// a worker started on a thread that then exits (a GCD worker thread of the sweep that
+    /// goes idle) must live on and serve later requests, not die of SIGKILL as a "crash".
+    @Test func aWorkerOutlivesTheThreadThatStartedIt() throws {
+        let configuration = try PluginFixture.configuration(try PluginFixture.library(["-DSATURATE=1"]))
+        final class Box: @unchecked Sendable {
+            var session: PluginSession?
+            var error: (any Error)?
+        }
+        let box = Box()
+        let thread = Thread {
+            do { box.session = try PluginSession(configuration) } catch { box.error = error }
+        }
+        thread.start()
+        while !thread.isFinished { usleep(1000) }
+        usleep(300_000)  // isFinished is set just before the thread itself ends
+        if let e = box.error { throw e }
+        let session = try #require(box.session)
+        defer { session.close() }
+        let r = try decode(session)
+        #expect(r.passed, "\(r.counterexamples.first.map { "\($0)" } ?? "")")
+        #expect(session.workerPIDs.count == 1, "the first worker served the request")
+    }
+
     @Test func aCrashAfterAForkIsReportedAsTheCrash() throws {
         let lib = try PluginFixture.library(["-DBUG_FORK_SLEEPER", "-DBUG_CRASH_AT_CODE=0x42"])
         let session = try PluginSession(try PluginFixture.configuration(lib, timeout: 4))
