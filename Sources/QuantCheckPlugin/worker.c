@@ -509,7 +509,8 @@ static int start_group_keeper(pid_t parent) {
     }
     pid_t middle = fork();
     if (middle == 0) {
-        if (fork() == 0) {
+        pid_t keeper = fork();
+        if (keeper == 0) {
             int null = open("/dev/null", O_RDWR);
             for (int fd = 0; fd <= 2; fd++) dup2(null, fd);
             for (int fd = 3; fd < 4096; fd++)
@@ -519,13 +520,14 @@ static int start_group_keeper(pid_t parent) {
             kill(0, SIGKILL);  // the worker's group, this process included
             _exit(0);
         }
-        _exit(0);
+        _exit(keeper > 0 ? 0 : 1);
     }
+    int status = -1;
     if (middle > 0)
-        while (waitpid(middle, NULL, 0) < 0 && errno == EINTR) {}
+        while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {}
     close(worker_fd);
     close(parent_fd);
-    return middle > 0 ? 0 : -1;
+    return middle > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 static void open_standard_descriptors(void) {
@@ -592,8 +594,9 @@ static uint64_t now_ns(void) {
 _Noreturn void qcp_worker_main(
     const char *library, const char *const symbols[QCP_ENTRY_COUNT], int code_bytes,
     uint64_t capacity, uint64_t chunk, long parent_pid) {
-    // Die with the parent (a hung plugin never reads the end of file), and never dump core:
-    // isolating one crashing input crashes the worker a dozen times on purpose.
+    // Die with quantcheck (a hung plugin never reads the end of file): through the keeper, or
+    // the parent-death signal where there is none. Never dump core: isolating one crashing
+    // input crashes the worker a dozen times on purpose.
     open_standard_descriptors();
     if (parent_pid <= 0 || start_group_keeper((pid_t)parent_pid) != 0) prctl(PR_SET_PDEATHSIG, SIGKILL);
     // The parent's pidfd was taken after it started us: if this still is our parent, the pidfd
