@@ -1,5 +1,6 @@
 import Foundation
 import QuantCheckPlugin
+import Formats
 
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +33,16 @@ public enum PluginFault: Sendable, Hashable, CustomStringConvertible {
     case signal(Int32)
     /// The worker exited on its own (the plugin called exit()).
     case exited(status: Int32)
+    /// The worker could no longer use its socket and exited (the plugin closed or replaced
+    /// quantcheck's descriptors): not the plugin calling exit().
+    case lostConnection
+    /// The worker stopped at a signal: under ptrace when the plugin made quantcheck its tracer
+    /// (PTRACE_TRACEME), where a crash stops the process instead of killing it; else a
+    /// job-control stop. It was killed.
+    case stopped(Int32, traced: Bool)
+    /// The plugin replaced the worker's SIGSEGV or SIGBUS handler, which turns out-of-bounds
+    /// accesses into reports (and no stray bytes were found in the guard areas).
+    case replacedSignalHandler(Int32)
     /// No answer within the time limit; the worker was killed.
     case timeout(seconds: Double)
     /// A byte before out[0] changed; `bytes` is the distance of the nearest one.
@@ -52,6 +63,13 @@ public enum PluginFault: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .signal(let s): return "crashed: \(Self.signalName(s))"
         case .exited(let status): return "the plugin exited the process (status \(status))"
+        case .lostConnection: return "the worker lost its connection to quantcheck (the plugin closed or replaced its descriptors?)"
+        case .stopped(let s, let traced):
+            guard traced else { return "stopped by \(Self.signalName(s)) (killed)" }
+            let why = "under ptrace: the plugin called ptrace(PTRACE_TRACEME); killed"
+            return Self.killsByDefault(s) ? "crashed: \(Self.signalName(s)) (stopped there \(why))" : "stopped by \(Self.signalName(s)) \(why)"
+        case .replacedSignalHandler(let s):
+            return "replaced quantcheck's \(Self.signalName(s).prefix { $0 != " " }) handler (which would hide out-of-bounds accesses)"
         case .timeout(let t): return "hung: no result within \(Self.seconds(t)) (killed)"
         case .wroteBeforeOutput(let bytes, let stride):
             return "out-of-bounds write: out[-\((bytes + Int64(stride) - 1) / Int64(stride))] (before the output)"
@@ -68,10 +86,19 @@ public enum PluginFault: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .signal: return "crash"
         case .exited: return "exit"
+        case .lostConnection: return "lost connection"
+        case .stopped(let s, let traced): return traced && Self.killsByDefault(s) ? "crash" : "stopped"
+        case .replacedSignalHandler: return "signal handler"
         case .timeout: return "hang"
         case .wroteBeforeOutput, .accessPastOutput, .accessPastInput: return "out-of-bounds"
         case .protocolViolation: return "protocol"
         }
+    }
+
+    /// Signals whose default action ends the process: a traced worker stopped at one of them
+    /// would have died of it.
+    static func killsByDefault(_ s: Int32) -> Bool {
+        ![SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH].contains(s)
     }
 
     static func seconds(_ t: Double) -> String { t < 10 ? String(format: "%.2g s", t) : String(format: "%.0f s", t) }
@@ -89,7 +116,9 @@ public enum PluginFault: Sendable, Hashable, CustomStringConvertible {
 /// What the worker found in the library.
 public struct PluginHello: Sendable, Hashable {
     public var found: Set<PluginEntryPoint>
-    /// `quantcheck_plugin_info()`, on one line, or empty.
+    /// `quantcheck_plugin_info()`, on one line with control characters escaped
+    /// (`DiagnosticText.oneLine`), or empty. Escaped here, where it is read, so that no report,
+    /// terminal line or accuracy.md gets the plugin's escape sequences.
     public var info: String
 }
 
@@ -100,8 +129,12 @@ public struct PluginHello: Sendable, Hashable {
 /// none), sends a `qcp_request`, and waits for the `qcp_response` up to the time limit:
 /// - OK → the outputs are in the output region;
 /// - the worker reported an out-of-bounds access (guard page / canary) and exited;
-/// - end of file → the worker died (a signal, or the plugin called exit);
+/// - end of file, or the worker process ended or stopped (seen through a pidfd even while a
+///   process the plugin forked keeps the socket open) → the worker died (a signal, the plugin
+///   called exit, the worker lost its socket);
 /// - time limit → SIGKILL.
+/// Each worker leads a process group of its own, killed as a whole whenever the worker ends
+/// (shutdown, fault, time limit), so nothing the plugin forked outlives it.
 /// After a fault the header page of the shared memory tells which plugin call was running, and
 /// outputs of the calls before it are already in place. Every child is reaped (no zombies).
 final class PluginWorkerSlot: @unchecked Sendable {
@@ -128,6 +161,7 @@ final class PluginWorkerSlot: @unchecked Sendable {
     private let memory: UnsafeMutableRawPointer
     private let memoryBytes: Int
     private var pid: pid_t = 0
+    private var pidfd: Int32 = -1
     private var socket: Int32 = -1
 
     /// Worker processes started (1 + restarts), and their ids (tests check they were all reaped).
@@ -181,50 +215,65 @@ final class PluginWorkerSlot: @unchecked Sendable {
         ] + symbols
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
+        // Cleared here too: a worker that dies before it gets to clear it must not inherit the
+        // mark of the previous one.
+        memory.assumingMemoryBound(to: qcp_shared_header.self).pointee.lost_connection = 0
+        // What the worker prints goes through a relay that escapes it (no stderr: /dev/null).
+        var output: [Int32] = [-1, -1]
+        if qcp_standard_error_usable() != 0, qcp_output_pipe(&output) != 0 { output = [-1, -1] }
         var child: pid_t = 0
-        let r = cArgs.withUnsafeMutableBufferPointer { qcp_spawn(launch.executable, $0.baseAddress, fds[1], memoryFD, &child) }
+        let r = cArgs.withUnsafeMutableBufferPointer {
+            qcp_spawn(launch.executable, $0.baseAddress, fds[1], memoryFD, output[1], &child)
+        }
         close(fds[1])
+        if output[1] >= 0 { close(output[1]) }
         guard r == 0 else {
             close(fds[0])
+            if output[0] >= 0 { close(output[0]) }
             throw .workerFailed("cannot start '\(launch.executable)': \(String(cString: strerror(r)))")
         }
+        if output[0] >= 0 { PluginOutputRelay.start(output[0]) }
         pid = child
+        pidfd = qcp_pidfd_open(child)
         socket = fds[0]
         starts += 1
         spawned.append(child)
 
         var hello = qcp_hello()
-        let got = qcp_receive_all(socket, &hello, MemoryLayout<qcp_hello>.size, Self.milliseconds(loadTimeout))
+        let got = receive(&hello, MemoryLayout<qcp_hello>.size, timeout: loadTimeout)
         guard got == 1, hello.magic == QCP_MAGIC_HELLO else {
-            let why: String
             if got == -ETIMEDOUT {
-                kill(pid, SIGKILL)
-                why = "loading did not finish within \(PluginFault.seconds(loadTimeout))"
-            } else if got == 1 {
-                kill(pid, SIGKILL)
-                why = "the worker answered garbage (is '\(launch.executable)' a quantcheck binary?)"
-            } else {
-                why = ""
+                _ = reap(grace: 0)
+                throw .loadFailed(library, reason: "loading did not finish within \(PluginFault.seconds(loadTimeout))")
             }
-            let (sig, status) = reap()
-            if !why.isEmpty { throw .loadFailed(library, reason: why) }
-            throw .loadFailed(
-                library,
-                reason: sig != 0 ? "the worker was killed by \(PluginFault.signalName(sig)) while loading it (in a library constructor or quantcheck_plugin_info)"
-                    : "the worker exited (status \(status)) while loading it")
+            if got == 1 {
+                _ = reap(grace: 0)
+                throw .loadFailed(library, reason: "the worker answered garbage (is '\(launch.executable)' a quantcheck binary?)")
+            }
+            let reason: String
+            switch reap(grace: loadTimeout) {
+            case .signal(let sig):
+                reason = "the worker was killed by \(PluginFault.signalName(sig)) while loading it (in a library constructor or quantcheck_plugin_info)"
+            case .exited(let status): reason = "the worker exited (status \(status)) while loading it"
+            case .timeout: reason = "the worker closed its socket and did not end within \(PluginFault.seconds(loadTimeout)) while loading it"
+            case let fault: reason = "while loading it: \(fault.description)"
+            }
+            throw .loadFailed(library, reason: reason)
         }
         var text = [UInt8](repeating: 0, count: Int(hello.text_length))
-        if !text.isEmpty, qcp_receive_all(socket, &text, text.count, Self.milliseconds(loadTimeout)) != 1 {
-            kill(pid, SIGKILL)
-            _ = reap()
+        if !text.isEmpty, receive(&text, text.count, timeout: loadTimeout) != 1 {
+            _ = reap(grace: 0)
             throw .loadFailed(library, reason: "the worker died while reporting the plugin's info")
         }
-        let message = String(decoding: text, as: UTF8.self)
-            .map { $0.isNewline || $0 == "\t" ? " " : $0 }
-            .reduce(into: "") { $0.append($1) }
-            .trimmingCharacters(in: .whitespaces)
+        // The plugin's text is shown on terminals and stored in reports: one line, and its
+        // control characters (ESC, BEL…) escaped, never passed through.
+        let message = DiagnosticText.oneLine(
+            String(decoding: text, as: UTF8.self)
+                .map { $0.isNewline || $0 == "\t" ? " " : $0 }
+                .reduce(into: "") { $0.append($1) }
+                .trimmingCharacters(in: .whitespaces))
         if hello.status == UInt32(QCP_STATUS_LOAD_FAILED) {
-            _ = reap()
+            _ = reap(grace: loadTimeout)
             throw .loadFailed(library, reason: message.isEmpty ? "dlopen failed" : message)
         }
         let found = Set(PluginEntryPoint.allCases.filter { hello.found_mask & (1 << UInt32($0.rawValue)) != 0 })
@@ -241,81 +290,87 @@ final class PluginWorkerSlot: @unchecked Sendable {
             start: start, count: UInt64(count))
         if qcp_send_all(socket, &rq, MemoryLayout<qcp_request>.size) != 0 {
             // The worker is gone already; its exit status says why.
-            return died()
+            return .fault(reap(grace: timeout), call: inFlightCall())
         }
         var rs = qcp_response()
-        let got = qcp_receive_all(socket, &rs, MemoryLayout<qcp_response>.size, Self.milliseconds(timeout))
-        if got == 0 { return died() }
+        let got = receive(&rs, MemoryLayout<qcp_response>.size, timeout: timeout)
+        if got == 0 || got == QCP_RECEIVE_WORKER_ENDED {
+            // Ended, or closed its socket: after an end of file the worker may still be
+            // finishing the call (a plugin that closed fd 3), so it gets the time limit to end.
+            return .fault(reap(grace: timeout), call: inFlightCall())
+        }
         if got == -ETIMEDOUT {
-            kill(pid, SIGKILL)
-            _ = reap()
+            _ = reap(grace: 0)
             return .fault(.timeout(seconds: timeout), call: inFlightCall())
         }
         if got < 0 {
-            kill(pid, SIGKILL)
-            _ = reap()
+            _ = reap(grace: 0)
             return .fault(.protocolViolation(String(cString: strerror(-got))), call: nil)
         }
         guard rs.magic == QCP_MAGIC_RESPONSE else {
-            kill(pid, SIGKILL)
-            _ = reap()
+            _ = reap(grace: 0)
             return .fault(.protocolViolation("bad response (the plugin wrote to quantcheck's descriptors?)"), call: inFlightCall())
         }
         pluginNanos &+= rs.nanos
         let call = rs.call_offset..<(rs.call_offset + rs.call_count)
         let inStride = entry.inputStride(codeBytes: codeBytes), outStride = entry.outputStride(codeBytes: codeBytes)
         let write: Bool? = rs.access < 0 ? nil : rs.access == 1
+        // After reporting a fault the worker exits at once; the grace is only an upper bound.
         switch Int(rs.status) {
         case QCP_STATUS_OK:
             return .ok
         case QCP_STATUS_WROTE_BEFORE_OUT:
-            _ = reap()
+            _ = reap(grace: timeout)
             return .fault(.wroteBeforeOutput(bytes: rs.detail, stride: outStride), call: call)
         case QCP_STATUS_ACCESS_PAST_OUT:
-            _ = reap()
+            _ = reap(grace: timeout)
             return .fault(.accessPastOutput(bytes: rs.detail, stride: outStride, write: write), call: call)
         case QCP_STATUS_ACCESS_PAST_IN:
-            _ = reap()
+            _ = reap(grace: timeout)
             return .fault(.accessPastInput(bytes: rs.detail, stride: inStride, write: write), call: call)
+        case QCP_STATUS_HANDLER_REPLACED:
+            _ = reap(grace: timeout)
+            return .fault(.replacedSignalHandler(Int32(truncatingIfNeeded: rs.detail)), call: call)
         case QCP_STATUS_NO_SYMBOL:
             throw .workerFailed("the worker has no \(entry) entry point")
         default:
-            kill(pid, SIGKILL)
-            _ = reap()
+            _ = reap(grace: 0)
             throw .workerFailed("the worker rejected request \(op) \(start)+\(count) (status \(rs.status))")
         }
     }
 
-    /// Asks the worker to quit and reaps it (kills it if it does not quit promptly).
+    /// Asks the worker to quit, waits briefly for it to exit (the process, not the end of file
+    /// on its socket, which a process the plugin forked may hold open), then kills its process
+    /// group and reaps it.
     func stop() {
         guard pid != 0 else { return }
         var rq = qcp_request(magic: QCP_MAGIC_REQUEST, op: UInt32(QCP_OP_QUIT), entry: 0, reserved: 0, start: 0, count: 0)
-        if qcp_send_all(socket, &rq, MemoryLayout<qcp_request>.size) == 0 {
-            var byte: UInt8 = 0
-            // The worker exits at once: wait for the end of file, briefly.
-            if qcp_receive_all(socket, &byte, 1, 5000) != 0 { kill(pid, SIGKILL) }
-        } else {
-            kill(pid, SIGKILL)
-        }
-        _ = reap()
+        let sent = qcp_send_all(socket, &rq, MemoryLayout<qcp_request>.size) == 0
+        _ = reap(grace: sent ? 5 : 0)
     }
 
     // MARK: - Private
 
-    private func died() -> Outcome {
-        let (sig, status) = reap()
-        let fault: PluginFault = sig != 0 ? .signal(sig) : .exited(status: status)
-        return .fault(fault, call: inFlightCall())
+    private func receive(_ buffer: UnsafeMutableRawPointer, _ count: Int, timeout: Double) -> Int32 {
+        qcp_receive_from_worker(socket, pid, pidfd, buffer, count, Self.milliseconds(timeout))
     }
 
-    /// Closes the socket and waits for the worker. Returns (signal, exit status).
-    private func reap() -> (Int32, Int32) {
+    /// Ends the worker (waits up to `grace` seconds for it to end on its own, then kills its
+    /// process group), reaps it, and says how it ended: `.timeout` when it had to be killed.
+    private func reap(grace: Double) -> PluginFault {
         if socket >= 0 { close(socket) }
         socket = -1
-        var sig: Int32 = 0, status: Int32 = 0
-        if pid != 0 { _ = qcp_wait(pid, &sig, &status) }
+        var end = qcp_worker_end()
+        if pid != 0 { _ = qcp_end_worker(pid, pidfd, Self.milliseconds(grace), &end) }
+        if pidfd >= 0 { close(pidfd) }
+        pidfd = -1
         pid = 0
-        return (sig, status)
+        if end.killed != 0 { return .timeout(seconds: grace) }
+        if end.stopped != 0 { return .stopped(end.signal, traced: end.stopped == 2) }
+        if end.signal != 0 { return .signal(end.signal) }
+        let header = memory.assumingMemoryBound(to: qcp_shared_header.self)
+        if end.exit_status == QCP_EXIT_LOST_CONNECTION, header.pointee.lost_connection != 0 { return .lostConnection }
+        return .exited(status: end.exit_status)
     }
 
     /// The plugin call that was running when the worker died (odd sequence number), if any.
@@ -328,6 +383,53 @@ final class PluginWorkerSlot: @unchecked Sendable {
 
     static func milliseconds(_ seconds: Double) -> Int32 {
         Int32(clamping: Int((seconds * 1000).rounded(.up)))
+    }
+}
+
+/// Copies what a worker prints (the plugin's stdout and stderr, and anything the processes it
+/// starts print) to quantcheck's standard error one line at a time, with control characters
+/// escaped (`DiagnosticText.oneLine`): a plugin's ESC and BEL must not reach the terminal any
+/// more than its info text may. One thread per worker; it ends at the end of file, when the
+/// worker's process group is gone.
+enum PluginOutputRelay {
+    /// Longest line kept whole; a longer one is passed on in pieces of this size.
+    static let lineLimit = 4096
+
+    static func start(_ fd: Int32) {
+        let thread = Thread {
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let k = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if k < 0 && errno == EINTR { continue }
+                if k <= 0 { break }
+                pending += buffer[0..<k]
+                while let newline = pending.firstIndex(of: 10) {
+                    emit(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                }
+                if pending.count >= lineLimit {
+                    emit(pending[...])
+                    pending.removeAll()
+                }
+            }
+            if !pending.isEmpty { emit(pending[...]) }
+            close(fd)
+        }
+        thread.start()
+    }
+
+    static func emit(_ bytes: ArraySlice<UInt8>) {
+        let line = Array((DiagnosticText.oneLine(String(decoding: bytes, as: UTF8.self)) + "\n").utf8)
+        line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let w = write(2, raw.baseAddress! + offset, raw.count - offset)
+                if w < 0 && errno == EINTR { continue }
+                if w <= 0 { return }
+                offset += w
+            }
+        }
     }
 }
 

@@ -16,10 +16,37 @@
  *   BUG_OOB_TAIL           Float32 entry writes outputs in groups of 8: past out[n-1] when n % 8 ≠ 0
  *   BUG_WRITE_BEFORE       Float32 entry writes out[-1]
  *   BUG_CTOR_CRASH         crashes in a library constructor (while being loaded)
+ *
+ * Hostile behaviour of a library that otherwise converts correctly (issue 15):
+ *
+ *   BUG_RAISE_AT=x         Float32 entry calls raise(BUG_RAISE_SIGNAL) when the input equals x
+ *   BUG_RAISE_AT_CODE=c    decoder calls raise(BUG_RAISE_SIGNAL) on code c (default SIGSEGV)
+ *   BUG_HIDE_OOB           Float32 entry writes out[n]; its own SIGSEGV handler makes the
+ *                          faulting page writable so that the write "succeeds"
+ *   BUG_SKIP_OOB           Float32 entry writes out[n]; its own SIGSEGV handler siglongjmps
+ *                          past the write (nothing lands in the guard page)
+ *   BUG_FORK_SLEEPER       decoder forks a child that sleeps 100 s (on its first call)
+ *   BUG_SYSTEM_SLEEPER=t   decoder runs system("sleep t &") (on its first call)
+ *   BUG_CRASH_AT_CODE=c    decoder writes through a null pointer on code c
+ *   BUG_HANG_AT_CODE=c     decoder loops forever on code c
+ *   BUG_PTRACE_ME          decoder calls ptrace(PTRACE_TRACEME) (on its first call)
+ *   BUG_CLOSE_FDS_AT_CODE=c  decoder closes every descriptor above 2 on code c
+ *   BUG_EXIT_AT_CODE=c     decoder calls exit(1) on code c
+ *   BANNER                 decoder prints one banner line to stdout and one to stderr (first call)
+ *   BUG_INFO_CONTROL       quantcheck_plugin_info() holds ESC and BEL (clear screen, window title)
+ *   BUG_PRINT_CONTROL      decoder prints ESC and BEL to stdout and stderr (first call)
  */
+#define _GNU_SOURCE
 #include <math.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
 
 #include "quantcheck_plugin.h"
 
@@ -135,7 +162,36 @@ static float half_to_float(uint16_t h) {
     return s * ldexpf((float)(1024 + m), (int)e - 25);
 }
 
+#ifndef BUG_RAISE_SIGNAL
+#define BUG_RAISE_SIGNAL SIGSEGV
+#endif
+
+#if defined(BUG_HIDE_OOB) || defined(BUG_SKIP_OOB)
+static sigjmp_buf skip_point;
+/* A plugin's own SIGSEGV handler, installed over quantcheck's: it either unprotects the page
+ * that faulted (the store is then retried and lands) or jumps past the faulting store. */
+static void hide_fault(int sig, siginfo_t *info, void *context) {
+    (void)sig;
+    (void)context;
+#ifdef BUG_HIDE_OOB
+    long page = sysconf(_SC_PAGESIZE);
+    mprotect((void *)((uintptr_t)info->si_addr & ~(uintptr_t)(page - 1)), (size_t)page, PROT_READ | PROT_WRITE);
+#else
+    (void)info;
+    siglongjmp(skip_point, 1);
+#endif
+}
+#endif
+
 QUANTCHECK_EXPORT void F32_ENTRY(const float *in, uint8_t *out, size_t n) {
+#if defined(BUG_HIDE_OOB) || defined(BUG_SKIP_OOB)
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = hide_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    if (!sigsetjmp(skip_point, 1)) ((volatile uint8_t *)out)[n] = 0x5A;
+#endif
 #ifdef BUG_OOB_TAIL
     for (size_t i = 0; i < n; i += 8)
         for (size_t j = 0; j < 8; j++) out[i + j] = i + j < n ? encode(in[i + j]) : 0;
@@ -147,6 +203,9 @@ QUANTCHECK_EXPORT void F32_ENTRY(const float *in, uint8_t *out, size_t n) {
     for (size_t i = 0; i < n; i++) {
 #ifdef BUG_CRASH_AT
         if (in[i] == (float)(BUG_CRASH_AT)) *null_pointer = 1;
+#endif
+#ifdef BUG_RAISE_AT
+        if (in[i] == (float)(BUG_RAISE_AT)) raise(BUG_RAISE_SIGNAL);
 #endif
 #ifdef BUG_HANG_AT
         if (in[i] == (float)(BUG_HANG_AT)) {
@@ -176,7 +235,56 @@ QUANTCHECK_EXPORT void BF16_ENTRY(const uint16_t *in, uint8_t *out, size_t n) {
 }
 
 QUANTCHECK_EXPORT void DECODE_ENTRY(const uint8_t *in, float *out, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = decode(in[i]);
+    static int first_call = 1;
+    if (first_call) {
+        first_call = 0;
+#ifdef BUG_FORK_SLEEPER
+        if (fork() == 0) {
+            sleep(100);
+            _exit(0);
+        }
+#endif
+#ifdef BUG_SYSTEM_SLEEPER
+#define STRING(x) #x
+#define EXPANDED_STRING(x) STRING(x)
+        if (system("sleep " EXPANDED_STRING(BUG_SYSTEM_SLEEPER) " &") != 0) abort();
+#endif
+#ifdef BUG_PTRACE_ME
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+#endif
+#ifdef BANNER
+        printf("ocp_fp8 fixture: decoder ready\n");
+        fflush(stdout);
+        fprintf(stderr, "ocp_fp8 fixture: a line on stderr\n");
+#endif
+#ifdef BUG_PRINT_CONTROL
+        printf("\x1b[2J\x07" "cleared by stdout\n");
+        fflush(stdout);
+        fprintf(stderr, "\x1b]0;owned\x07" "titled by stderr\n");
+#endif
+    }
+    for (size_t i = 0; i < n; i++) {
+#ifdef BUG_RAISE_AT_CODE
+        if (in[i] == (BUG_RAISE_AT_CODE)) raise(BUG_RAISE_SIGNAL);
+#endif
+#ifdef BUG_CRASH_AT_CODE
+        if (in[i] == (BUG_CRASH_AT_CODE)) *null_pointer = 1;
+#endif
+#ifdef BUG_HANG_AT_CODE
+        if (in[i] == (BUG_HANG_AT_CODE)) {
+            volatile int spin = 1;
+            while (spin) {}
+        }
+#endif
+#ifdef BUG_CLOSE_FDS_AT_CODE
+        if (in[i] == (BUG_CLOSE_FDS_AT_CODE))
+            for (int fd = 3; fd < 1024; fd++) close(fd);
+#endif
+#ifdef BUG_EXIT_AT_CODE
+        if (in[i] == (BUG_EXIT_AT_CODE)) exit(1);
+#endif
+        out[i] = decode(in[i]);
+    }
 }
 
 #if SATURATE
@@ -185,6 +293,9 @@ QUANTCHECK_EXPORT void DECODE_ENTRY(const uint8_t *in, float *out, size_t n) {
 #define MODE "nonsat"
 #endif
 QUANTCHECK_EXPORT const char *quantcheck_plugin_info(void) {
+#ifdef BUG_INFO_CONTROL
+    return "\x1b[2J\x07" "ocp_fp8 \x1b]0;owned\x07" "fixture";  /* split: \x07f would be one escape */
+#endif
     return "ocp_fp8 test fixture: " FORMAT ", " MODE;
 }
 

@@ -48,11 +48,20 @@
  *   - the function must write exactly out[0 .. n) and nothing else, must not read past in[n-1],
  *     and must give each element the same result whatever the chunk it arrives in;
  *   - calls come from one thread at a time; the kernel may use threads internally;
- *   - the library runs in a separate worker process: a crash (any signal), a hang (longer than
- *     `--timeout`), a write outside out[] (guard page after it, canary bytes before it) or a read
- *     past the end of in[] (guard page) is reported as a failing case naming the input, and the
- *     worker is restarted to check the remaining inputs. Anything the library prints goes to
- *     quantcheck's standard error.
+ *   - the library runs in a separate worker process: a crash (any signal, also one the library
+ *     raises itself), a hang (longer than `--timeout`), a write outside out[] (guard page after
+ *     it, canary bytes before it) or a read past the end of in[] (guard page) is reported as a
+ *     failing case naming the input, and the worker is restarted to check the remaining inputs.
+ *     Anything the library prints (stdout and stderr) goes to quantcheck's standard error, a
+ *     line at a time with control characters escaped (nowhere if quantcheck has none); its
+ *     quantcheck_plugin_info text is shown escaped too;
+ *   - the library must leave the worker's SIGSEGV and SIGBUS handlers and descriptors 3 and 4
+ *     alone: a call that replaces a handler fails (bytes its handler let into a guard page are
+ *     reported as the out-of-bounds write they are), and closing the worker's socket fails the
+ *     call ("the worker lost its connection");
+ *   - processes the library starts (fork, system) belong to the worker's process group and
+ *     are killed with the worker; ptrace(PTRACE_TRACEME) makes a crash stop the worker, which
+ *     is reported as the crash.
  */
 #ifndef QUANTCHECK_PLUGIN_H
 #define QUANTCHECK_PLUGIN_H

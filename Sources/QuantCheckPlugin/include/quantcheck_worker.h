@@ -57,7 +57,11 @@ enum {
     /* The request was malformed (a bug in quantcheck, not in the plugin). */
     QCP_STATUS_BAD_REQUEST = 5,
     /* The request names an entry point the library does not export. */
-    QCP_STATUS_NO_SYMBOL = 6
+    QCP_STATUS_NO_SYMBOL = 6,
+    /* The plugin replaced the worker's handler of signal `detail` (SIGSEGV or SIGBUS) during
+     * the call, and no stray bytes were found in the guard areas: what its handler did to an
+     * out-of-bounds access cannot be known. */
+    QCP_STATUS_HANDLER_REPLACED = 7
 };
 
 #define QCP_MAGIC_REQUEST 0x51435251u  /* "QRCQ" */
@@ -67,6 +71,10 @@ enum {
 #define QCP_DEFAULT_CHUNK 65521u
 /* Exit status of a worker after it reported a fault itself. */
 #define QCP_EXIT_AFTER_FAULT 70
+/* Exit status of a worker that can no longer use its socket (the plugin closed or replaced
+ * fd 3); the worker also sets `lost_connection` in the shared header, so that a plugin's own
+ * exit(71) is not mistaken for it. */
+#define QCP_EXIT_LOST_CONNECTION 71
 
 typedef struct {
     uint32_t magic;
@@ -101,6 +109,7 @@ typedef struct {
     volatile uint64_t sequence;    /* incremented before and after each call */
     volatile uint64_t call_offset; /* relative to the request */
     volatile uint64_t call_count;
+    volatile uint64_t lost_connection; /* set just before exiting with QCP_EXIT_LOST_CONNECTION */
 } qcp_shared_header;
 
 /* Byte layout of the shared memory for a given capacity (elements per request). */
@@ -109,17 +118,31 @@ size_t qcp_shared_input_bytes(uint64_t capacity);
 size_t qcp_shared_output_bytes(uint64_t capacity);
 size_t qcp_shared_total_bytes(uint64_t capacity);
 
-/* Creates an anonymous shared memory file (memfd, close-on-exec) of `bytes` bytes; −errno on error. */
+/* Creates an anonymous shared memory file (memfd, close-on-exec, never numbered 0–2) of `bytes`
+ * bytes; −errno on error. */
 int qcp_shared_memory_create(size_t bytes);
 /* Maps it read-write, shared; NULL on error. */
 void *qcp_shared_memory_map(int fd, size_t bytes);
 void qcp_shared_memory_unmap(void *base, size_t bytes);
 
 /* Spawns `argv[0]` with `argv` (NULL-terminated) so that `sock` becomes fd 3 and `shm` fd 4 in the
- * child, stdin is /dev/null and stdout goes to our stderr. Returns 0 and the pid, or an errno. */
-int qcp_spawn(const char *path, char *const argv[], int sock, int shm, pid_t *pid);
+ * child, stdin is /dev/null and stdout and stderr go to `output` (/dev/null if it is −1),
+ * whatever numbers these descriptors have here (even 0–2). The child leads a new session, hence
+ * a process group of its own (id = its pid) that qcp_end_worker kills as a whole.
+ * Returns 0 and the pid, or an errno. */
+int qcp_spawn(const char *path, char *const argv[], int sock, int shm, int output, pid_t *pid);
 
-/* A connected close-on-exec stream socket pair; 0 or an errno. */
+/* 1 when descriptor 2 is a standard error quantcheck inherited (open, not close-on-exec). */
+int qcp_standard_error_usable(void);
+
+/* A close-on-exec pipe, neither end numbered 0–2, for a worker's output; 0 or an errno. */
+int qcp_output_pipe(int fds[2]);
+
+/* A close-on-exec pidfd for a child (readable once it has exited), or −1 where the kernel has
+ * none; the waits below then look at the child every few milliseconds instead. */
+int qcp_pidfd_open(pid_t pid);
+
+/* A connected close-on-exec stream socket pair, neither numbered 0–2; 0 or an errno. */
 int qcp_socket_pair(int fds[2]);
 
 /* Sends all `length` bytes (no SIGPIPE); 0, or an errno. */
@@ -128,8 +151,24 @@ int qcp_send_all(int fd, const void *data, size_t length);
  * 0 on end of file, −ETIMEDOUT on timeout, another −errno on error. */
 int qcp_receive_all(int fd, void *data, size_t length, int timeout_ms);
 
-/* Waits for the child; fills *signal (0 if it exited) and *status; 0 or an errno. */
-int qcp_wait(pid_t pid, int *signal, int *status);
+/* qcp_receive_all for a worker's socket: also returns QCP_RECEIVE_WORKER_ENDED as soon as worker
+ * `pid` (pidfd: from qcp_pidfd_open, or −1) has exited, been killed or stopped without sending
+ * all `length` bytes, even while processes it forked keep the socket open (no end of file). */
+#define QCP_RECEIVE_WORKER_ENDED 2
+int qcp_receive_from_worker(int fd, pid_t pid, int pidfd, void *data, size_t length, int timeout_ms);
+
+/* How a worker ended. */
+typedef struct {
+    int signal;      /* the signal that killed or stopped it, or 0 */
+    int exit_status; /* its exit status, or −1 */
+    int stopped;     /* 0; 1 stopped by `signal` (job control); 2 stopped at `signal` under ptrace */
+    int killed;      /* 1 when it had not ended within the grace time and was killed here */
+} qcp_worker_end;
+
+/* Ends worker `pid`: waits up to `grace_ms` for it to exit or stop on its own, then kills its
+ * whole process group (the worker and whatever the plugin forked) and reaps it. Fills *end;
+ * returns 0 or an errno. */
+int qcp_end_worker(pid_t pid, int pidfd, int grace_ms, qcp_worker_end *end);
 
 /* Worker entry: loads the library, resolves `symbols` (NULL or "" for entry points not wanted),
  * sends the hello, then serves requests until QUIT or end of file. Never returns. */
