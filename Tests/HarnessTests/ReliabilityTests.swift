@@ -254,7 +254,7 @@ struct ReliabilityTests {
     /// TSan: their runtimes define these entry points.
     static let sanitized: Bool = {
         let handle = dlopen(nil, RTLD_NOW)
-        defer { if handle != nil { dlclose(handle) } }
+        defer { if let handle { dlclose(handle) } }
         return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
     }()
 
