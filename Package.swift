@@ -29,7 +29,7 @@ let package = Package(
         // MARK: - Public API
 
         /// Format descriptors only: the spec as data.
-        .target(name: "Formats"),
+        .target(name: "Formats", dependencies: ["Support"]),
         /// The production module. No MPFR.
         .target(name: "Quant", dependencies: ["Formats", "QuantKernels"]),
         /// MPFR-backed reference, derived from definitions only.
@@ -47,6 +47,9 @@ let package = Package(
 
         // MARK: - Implementation details
 
+        /// What every module and test shares: locks, SplitMix64, hex-float and diagnostic text.
+        /// `Formats` re-exports it, so every module above sees it.
+        .target(name: "Support"),
         .systemLibrary(
             name: "CMPFR", pkgConfig: "mpfr",
             providers: [.apt(["libmpfr-dev", "libgmp-dev"])]),
@@ -60,9 +63,9 @@ let package = Package(
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
         .testTarget(name: "QuantTests", dependencies: ["Quant", "Formats"]),
-        .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats"]),
+        .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats", "Support"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Quant", "Oracle", "Formats"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Conformance", "Quant", "Formats", "quantcheck"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Support", "Harness", "Conformance", "Quant", "Formats", "quantcheck"]),
     ],
     swiftLanguageModes: [.v5]
 )

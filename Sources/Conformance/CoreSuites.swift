@@ -56,10 +56,7 @@ extension ConformanceRunner {
 
 /// Formatting shared by the suites' counterexamples.
 enum Describe {
-    static func hex<T: BinaryInteger>(_ v: T, digits: Int) -> String {
-        let s = String(v, radix: 16)
-        return "0x" + String(repeating: "0", count: max(0, digits - s.count)) + s
-    }
+    static func hex<T: BinaryInteger>(_ v: T, digits: Int) -> String { HexFloat.hex(v, digits: digits) }
 
     static func code(_ c: UInt16, _ f: FloatFormat) -> String { hex(c, digits: f.bitWidth > 8 ? 4 : 2) }
 
@@ -74,20 +71,7 @@ enum Describe {
         return "\(x) (\(x.isFinite ? hexFloat(Double(x)) : "\(x)"))"
     }
 
-    static func hexFloat(_ x: Double) -> String {
-        if x == 0 { return x.sign == .minus ? "-0x0p+0" : "0x0p+0" }
-        if !x.isFinite { return "\(x)" }
-        let sign = x < 0 ? "-" : ""
-        let m = x.magnitude
-        let e = Int(m.exponent)
-        let frac = m.significandBitPattern
-        let lead = m.isSubnormal ? 0 : 1
-        var digits = String(frac, radix: 16)
-        digits = String(repeating: "0", count: 13 - digits.count) + digits
-        while digits.hasSuffix("0") { digits.removeLast() }
-        let exp = m.isSubnormal ? -1022 : e
-        return "\(sign)0x\(lead)\(digits.isEmpty ? "" : "." + digits)p\(exp >= 0 ? "+" : "")\(exp)"
-    }
+    static func hexFloat(_ x: Double) -> String { HexFloat.string(x) }
 }
 
 // MARK: - 1. Decode

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Testing
 @testable import Oracle
 
@@ -123,5 +124,19 @@ import Testing
             total += s.isFinite ? 1 : 0
         }
         #expect(total > 0)
+    }
+}
+
+/// The shared hex-float spelling (`Support.HexFloat`) and the oracle's agree on every Double,
+/// subnormals, zeros and specials included.
+@Test func hexFloatSpellingsAgree() {
+    var g = SplitMix64(seed: 12)
+    var samples: [Double] = [0, -0, .infinity, -.infinity, .nan, 0x1p-1074, -0x1.8p-1070,
+                             .leastNormalMagnitude, .greatestFiniteMagnitude, 448, -0x1p-9]
+    for _ in 0..<2000 { samples.append(Double(bitPattern: g.next())) }
+    for _ in 0..<500 { samples.append(Double(bitPattern: g.next() & 0x800F_FFFF_FFFF_FFFF)) }  // subnormals
+    for d in samples {
+        let oracle = d.isNaN ? "nan" : MPFRNumber(exactly: d).hexFloatString
+        #expect(HexFloat.string(d) == oracle, "\(d.bitPattern)")
     }
 }

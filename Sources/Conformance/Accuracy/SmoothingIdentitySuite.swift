@@ -1,3 +1,4 @@
+import Support
 import CMPFR
 import Foundation
 import Oracle

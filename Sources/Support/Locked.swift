@@ -7,13 +7,13 @@ import Foundation
 /// Synchronization library, which ThreadSanitizer does not see, so TSan reported the state it
 /// guards as racing (CI's TSan step, `ProgressReporter.advance` from several threads). TSan
 /// intercepts pthread mutexes, so this lock is both correct and checkable.
-final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
-    init(_ value: Value) { self.value = value }
+    public init(_ value: Value) { self.value = value }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
