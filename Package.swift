@@ -7,9 +7,10 @@
 //
 // CPU-specific speed: no target uses `unsafeFlags` (SwiftPM refuses them in version-based
 // dependencies). The hot loops live in the small C target `QuantKernels`, which compiles an
-// AVX2 variant of each loop with a per-function `__attribute__((target("avx2")))` and picks it
-// at run time with `__builtin_cpu_supports`, so the same package builds and runs on any x86-64
-// and on arm64 Linux (where the portable loops are auto-vectorised for NEON).
+// AVX2 variant of each loop with a per-function target attribute (`QK_SIMD_FN`: AVX2, FMA,
+// BMI2) and picks it at run time with the one dispatcher `qk_has_simd()` of `CPUDispatch`,
+// which tests exactly those features; so the same package builds and runs on any x86-64 and on
+// arm64 Linux (where the portable loops are auto-vectorised for NEON).
 import PackageDescription
 
 let package = Package(
@@ -53,8 +54,10 @@ let package = Package(
         .systemLibrary(
             name: "CMPFR", pkgConfig: "mpfr",
             providers: [.apt(["libmpfr-dev", "libgmp-dev"])]),
+        /// The one run-time CPU-feature dispatch of the C kernels (see the header comment above).
+        .target(name: "CPUDispatch"),
         /// Bulk loops in C with run-time AVX2 dispatch (see the header comment above).
-        .target(name: "QuantKernels"),
+        .target(name: "QuantKernels", dependencies: ["CPUDispatch"]),
         /// The plugin C ABI (`include/quantcheck_plugin.h`) and the crash-isolating worker process
         /// that hosts a plugin for `quantcheck conform`.
         .target(name: "QuantCheckPlugin", linkerSettings: [.linkedLibrary("dl")]),

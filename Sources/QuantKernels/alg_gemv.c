@@ -1,6 +1,7 @@
 // W8A8 GEMM/GEMV, FP8 E4M3 GEMV and the Float32 GEMV baseline (contracts in
 // include/alg_kernels.h).
 #include "alg_kernels.h"
+#include "CPUDispatch.h"
 
 // No a*b+c contraction into FMA: the portable and AVX2 variants must round identically.
 #pragma STDC FP_CONTRACT OFF
@@ -9,11 +10,10 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__)
+#if QK_SIMD
 #include <immintrin.h>
 #endif
 
-#include "alg_dispatch.h"
 
 // MARK: - W8A8 output scaling
 
@@ -52,8 +52,8 @@ static int32_t dot_i8_portable(const int8_t *a, const int8_t *b, size_t n) {
     return acc;
 }
 
-#if defined(__x86_64__)
-ALG_AVX2 static inline int32_t hsum_epi32(__m256i v) {
+#if QK_SIMD
+QK_SIMD_FN static inline int32_t hsum_epi32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
@@ -63,13 +63,13 @@ ALG_AVX2 static inline int32_t hsum_epi32(__m256i v) {
 // Products of 32 int8 pairs summed into 8 int32 lanes. maddubs needs an unsigned operand, so
 // use |w| (≤ 127) and move w's sign onto x: |w|·(x·sgn w) = w·x. A pair sum is at most
 // 2·127² = 32258 < 2^15, so maddubs never saturates given |w|, |x| ≤ 127.
-ALG_AVX2 static inline __m256i dot32_i8(__m256i w, __m256i x, __m256i ones16) {
+QK_SIMD_FN static inline __m256i dot32_i8(__m256i w, __m256i x, __m256i ones16) {
     __m256i p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
     return _mm256_madd_epi16(p16, ones16);
 }
 
 // Four weight rows against one activation row; the activation loads are shared.
-ALG_AVX2 static void dot4_i8_avx2(const int8_t *w0, const int8_t *w1, const int8_t *w2,
+QK_SIMD_FN static void dot4_i8_avx2(const int8_t *w0, const int8_t *w1, const int8_t *w2,
                                   const int8_t *w3, const int8_t *x, size_t n, int32_t out[4]) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -87,7 +87,7 @@ ALG_AVX2 static void dot4_i8_avx2(const int8_t *w0, const int8_t *w1, const int8
     out[3] = hsum_epi32(a3) + dot_i8_portable(w3 + j, x + j, n - j);
 }
 
-ALG_AVX2 static int32_t dot_i8_avx2(const int8_t *w, const int8_t *x, size_t n) {
+QK_SIMD_FN static int32_t dot_i8_avx2(const int8_t *w, const int8_t *x, size_t n) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i a = _mm256_setzero_si256();
     size_t j = 0;
@@ -97,7 +97,7 @@ ALG_AVX2 static int32_t dot_i8_avx2(const int8_t *w, const int8_t *x, size_t n) 
     return hsum_epi32(a) + dot_i8_portable(w + j, x + j, n - j);
 }
 
-ALG_AVX2 static void gemm_w8a8_avx2(const int8_t *w, const float *ws, size_t rows, size_t cols,
+QK_SIMD_FN static void gemm_w8a8_avx2(const int8_t *w, const float *ws, size_t rows, size_t cols,
                                     const int8_t *xq, const float *xs, size_t batch, float *y) {
     for (size_t b = 0; b < batch; b++) {
         const int8_t *x = xq + b * cols;
@@ -123,8 +123,8 @@ static void gemm_w8a8_portable(const int8_t *w, const float *ws, size_t rows, si
 
 void alg_gemm_w8a8(const int8_t *w, const float *w_scales, size_t rows, size_t cols,
                    const int8_t *xq, const float *x_scales, size_t batch, float *y) {
-#if defined(__x86_64__)
-    if (alg_has_avx2()) {
+#if QK_SIMD
+    if (qk_has_simd()) {
         gemm_w8a8_avx2(w, w_scales, rows, cols, xq, x_scales, batch, y);
         return;
     }
@@ -147,15 +147,15 @@ static void gemv_f32_portable(const float *w, size_t rows, size_t cols, const fl
     }
 }
 
-#if defined(__x86_64__)
-ALG_AVX2 static inline float hsum_ps(__m256 v) {
+#if QK_SIMD
+QK_SIMD_FN static inline float hsum_ps(__m256 v) {
     // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): the tree documented in the header.
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // l0+l4, l1+l5, l2+l6, l3+l7
     __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));                                   // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
-ALG_AVX2 static void gemv_f32_avx2(const float *w, size_t rows, size_t cols, const float *x, float *y) {
+QK_SIMD_FN static void gemv_f32_avx2(const float *w, size_t rows, size_t cols, const float *x, float *y) {
     size_t o = 0;
     for (; o + 4 <= rows; o += 4) {
         const float *r0 = w + o * cols, *r1 = r0 + cols, *r2 = r1 + cols, *r3 = r2 + cols;
@@ -191,8 +191,8 @@ ALG_AVX2 static void gemv_f32_avx2(const float *w, size_t rows, size_t cols, con
 #endif
 
 void alg_gemv_f32(const float *w, size_t rows, size_t cols, const float *x, float *y) {
-#if defined(__x86_64__)
-    if (alg_has_avx2()) {
+#if QK_SIMD
+    if (qk_has_simd()) {
         gemv_f32_avx2(w, rows, cols, x, y);
         return;
     }
@@ -246,8 +246,8 @@ static void gemv_e4m3_portable(const uint8_t *codes, const float *si, size_t row
     }
 }
 
-#if defined(__x86_64__)
-ALG_AVX2 static inline __m256 e4m3_decode8(const uint8_t *c) {
+#if QK_SIMD
+QK_SIMD_FN static inline __m256 e4m3_decode8(const uint8_t *c) {
     __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)c));
     __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
     __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7F));
@@ -258,7 +258,7 @@ ALG_AVX2 static inline __m256 e4m3_decode8(const uint8_t *c) {
     return _mm256_castsi256_ps(_mm256_or_si256(bits, sign));
 }
 
-ALG_AVX2 static float block_dot_e4m3_avx2(const uint8_t *c, const float *x, size_t n) {
+QK_SIMD_FN static float block_dot_e4m3_avx2(const uint8_t *c, const float *x, size_t n) {
     __m256 acc = _mm256_setzero_ps();
     size_t j = 0;
     for (; j + 8 <= n; j += 8)
@@ -268,7 +268,7 @@ ALG_AVX2 static float block_dot_e4m3_avx2(const uint8_t *c, const float *x, size
     return s;
 }
 
-ALG_AVX2 static void gemv_e4m3_avx2(const uint8_t *codes, const float *si, size_t rows, size_t cols,
+QK_SIMD_FN static void gemv_e4m3_avx2(const uint8_t *codes, const float *si, size_t rows, size_t cols,
                                     size_t block, const float *x, float *y) {
     size_t nb = (cols + block - 1) / block;
     for (size_t o = 0; o < rows; o++) {
@@ -284,8 +284,8 @@ ALG_AVX2 static void gemv_e4m3_avx2(const uint8_t *codes, const float *si, size_
 
 void alg_gemv_e4m3(const uint8_t *codes, const float *scale_inv, size_t rows, size_t cols,
                    size_t block, const float *x, float *y) {
-#if defined(__x86_64__)
-    if (alg_has_avx2()) {
+#if QK_SIMD
+    if (qk_has_simd()) {
         gemv_e4m3_avx2(codes, scale_inv, rows, cols, block, x, y);
         return;
     }

@@ -1,5 +1,6 @@
 // INT8 quantization and calibration loops (see include/alg_kernels.h for the contracts).
 #include "alg_kernels.h"
+#include "CPUDispatch.h"
 
 // No a*b+c contraction into FMA: the portable and AVX2 variants must round identically.
 #pragma STDC FP_CONTRACT OFF
@@ -7,11 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__)
+#if QK_SIMD
 #include <immintrin.h>
 #endif
-
-#include "alg_dispatch.h"
 
 #define ABS_MASK 0x7FFFFFFFu
 #define NONFINITE_BITS 0x7F800000u
@@ -49,8 +48,8 @@ static uint32_t absmax_bits_portable(const float *x, size_t n) {
     return m;
 }
 
-#if defined(__x86_64__)
-ALG_AVX2 static uint32_t absmax_bits_avx2(const float *x, size_t n) {
+#if QK_SIMD
+QK_SIMD_FN static uint32_t absmax_bits_avx2(const float *x, size_t n) {
     const __m256i mask = _mm256_set1_epi32((int)ABS_MASK);
     __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
     size_t i = 0;
@@ -73,8 +72,8 @@ ALG_AVX2 static uint32_t absmax_bits_avx2(const float *x, size_t n) {
 #endif
 
 uint32_t alg_absmax_bits_f32(const float *x, size_t n) {
-#if defined(__x86_64__)
-    if (alg_has_avx2()) return absmax_bits_avx2(x, n);
+#if QK_SIMD
+    if (qk_has_simd()) return absmax_bits_avx2(x, n);
 #endif
     return absmax_bits_portable(x, n);
 }
@@ -86,14 +85,14 @@ static void quantize_portable(const float *x, size_t n, float scale, int32_t qma
     for (size_t i = 0; i < n; i++) q[i] = quantize_one(x[i], scale, fq);
 }
 
-#if defined(__x86_64__)
-ALG_AVX2 static inline __m256i quantize8_avx2(__m256 v, __m256 vs, __m256 hi, __m256 lo) {
+#if QK_SIMD
+QK_SIMD_FN static inline __m256i quantize8_avx2(__m256 v, __m256 vs, __m256 hi, __m256 lo) {
     __m256 r = _mm256_round_ps(_mm256_div_ps(v, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     r = _mm256_max_ps(_mm256_min_ps(r, hi), lo);
     return _mm256_cvtps_epi32(r);  // exact: r is an integer in [-127, 127]
 }
 
-ALG_AVX2 static void quantize_avx2(const float *x, size_t n, float scale, int32_t qmax, int8_t *q) {
+QK_SIMD_FN static void quantize_avx2(const float *x, size_t n, float scale, int32_t qmax, int8_t *q) {
     const __m256 vs = _mm256_set1_ps(scale);
     const __m256 hi = _mm256_set1_ps((float)qmax), lo = _mm256_set1_ps(-(float)qmax);
     // packs_epi32/packs_epi16 interleave 128-bit lanes; this permutation restores order.
@@ -114,8 +113,8 @@ ALG_AVX2 static void quantize_avx2(const float *x, size_t n, float scale, int32_
 #endif
 
 void alg_quantize_int8_f32(const float *x, size_t n, float scale, int32_t qmax, int8_t *q) {
-#if defined(__x86_64__)
-    if (alg_has_avx2()) {
+#if QK_SIMD
+    if (qk_has_simd()) {
         quantize_avx2(x, n, scale, qmax, q);
         return;
     }
@@ -149,10 +148,10 @@ static void column_absmax_portable(const float *a, size_t rows, size_t cols, uin
     }
 }
 
-#if defined(__x86_64__)
+#if QK_SIMD
 // Streams the rows in memory order (sequential reads, no page-strided walks); the running
 // maxima (cols · 4 bytes) stay in L1/L2. Four rows per sweep cut the load/store of `run` 4×.
-ALG_AVX2 static void column_absmax_avx2(const float *a, size_t rows, size_t cols, uint32_t *run) {
+QK_SIMD_FN static void column_absmax_avx2(const float *a, size_t rows, size_t cols, uint32_t *run) {
     const __m256i mask = _mm256_set1_epi32((int)ABS_MASK);
     size_t r = 0;
     for (; r + 4 <= rows; r += 4) {
@@ -179,8 +178,8 @@ ALG_AVX2 static void column_absmax_avx2(const float *a, size_t rows, size_t cols
 #endif
 
 int64_t alg_column_absmax_update_f32(const float *a, size_t rows, size_t cols, uint32_t *running_bits) {
-#if defined(__x86_64__)
-    if (alg_has_avx2())
+#if QK_SIMD
+    if (qk_has_simd())
         column_absmax_avx2(a, rows, cols, running_bits);
     else
 #endif
@@ -229,8 +228,8 @@ static size_t scale_to_odd_portable(const float *x, size_t n, double s, double t
     return over;
 }
 
-#if defined(__x86_64__)
-ALG_AVX2 static size_t scale_to_odd_avx2(const float *x, size_t n, double s, double threshold, int tie_overflows,
+#if QK_SIMD
+QK_SIMD_FN static size_t scale_to_odd_avx2(const float *x, size_t n, double s, double threshold, int tie_overflows,
                                          float *out) {
     const __m256d vs = _mm256_set1_pd(s), vthr = _mm256_set1_pd(threshold), vinf = _mm256_set1_pd(INFINITY);
     const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
@@ -267,8 +266,8 @@ ALG_AVX2 static size_t scale_to_odd_avx2(const float *x, size_t n, double s, dou
 #endif
 
 size_t alg_scale_to_odd_f32(const float *x, size_t n, double s, double threshold, int tie_overflows, float *out) {
-#if defined(__x86_64__)
-    if (alg_has_avx2()) return scale_to_odd_avx2(x, n, s, threshold, tie_overflows, out);
+#if QK_SIMD
+    if (qk_has_simd()) return scale_to_odd_avx2(x, n, s, threshold, tie_overflows, out);
 #endif
     return scale_to_odd_portable(x, n, s, threshold, tie_overflows, out);
 }

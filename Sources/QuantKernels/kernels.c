@@ -1,6 +1,7 @@
 #include "QuantKernels.h"
+#include "CPUDispatch.h"
 #include <string.h>
-#if defined(__x86_64__)
+#if QK_SIMD
 #include <immintrin.h>
 #endif
 
@@ -153,8 +154,8 @@ static size_t mismatch_u16_portable(const uint16_t *out, size_t n, uint16_t expe
     return n;
 }
 
-#if defined(__x86_64__)
-QK_DEFINE_VARIANTS(avx2, __attribute__((target("avx2,fma,bmi2"))))
+#if QK_SIMD
+QK_DEFINE_VARIANTS(avx2, QK_SIMD_FN)
 
 // MARK: - The AVX2 kernel
 //
@@ -188,9 +189,6 @@ QK_DEFINE_VARIANTS(avx2, __attribute__((target("avx2,fma,bmi2"))))
 // without flags is stored as is, a flagged vector goes through the full special-value chain
 // (vector blends, the same rules as encode_lane) and only lanes below `fix_lo` are recomputed
 // with encode_lane itself.
-
-#define QK_AVX2_FN __attribute__((target("avx2,fma,bmi2")))
-#define QK_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,bmi2")))
 
 // Compile-time shapes of the fast loop: each omits checks that are no-ops for its parameters.
 enum {
@@ -303,7 +301,7 @@ typedef struct {
     __m256i om8, sb8, nan8, om16, sb16, nan16, ninm16;  // the same in packed byte / halfword lanes
 } qk_vp;
 
-QK_AVX2_INLINE qk_vp qk_broadcast(const qk_plan *P) {
+QK_SIMD_INLINE qk_vp qk_broadcast(const qk_plan *P) {
     qk_vp V;
     V.absm = _mm256_set1_epi32(0x7FFFFFFF);
     V.one = _mm256_set1_epi32(1);
@@ -335,7 +333,7 @@ QK_AVX2_INLINE qk_vp qk_broadcast(const qk_plan *P) {
 }
 
 /// The rounding step: the raw (magnitude) code of 8 lanes, a non-negative int32.
-QK_AVX2_INLINE __m256i qk_code(__m256i u, const qk_vp *V, int flags, __m256i *a_out) {
+QK_SIMD_INLINE __m256i qk_code(__m256i u, const qk_vp *V, int flags, __m256i *a_out) {
     const __m256i a = _mm256_and_si256(u, V->absm);
     const __m256i ef = _mm256_srli_epi32(a, 23);
     const __m256i t = (flags & QK_F_NOLO) ? _mm256_min_epi32(ef, V->eb)
@@ -351,7 +349,7 @@ QK_AVX2_INLINE __m256i qk_code(__m256i u, const qk_vp *V, int flags, __m256i *a_
 }
 
 /// Lanes the fast finish does not cover (all bits set), from the magnitude and the raw code.
-QK_AVX2_INLINE __m256i qk_flags(__m256i a, __m256i code, const qk_vp *V, int flags) {
+QK_SIMD_INLINE __m256i qk_flags(__m256i a, __m256i code, const qk_vp *V, int flags) {
     __m256i e = (flags & QK_F_KEY) ? _mm256_cmpgt_epi32(_mm256_add_epi32(a, V->kb), V->kmax)
                                    : _mm256_cmpgt_epi32(a, V->khi);
     if (flags & QK_F_CODE) e = _mm256_or_si256(e, _mm256_cmpgt_epi32(_mm256_add_epi32(code, V->cb), V->cmax));
@@ -359,7 +357,7 @@ QK_AVX2_INLINE __m256i qk_flags(__m256i a, __m256i code, const qk_vp *V, int fla
 }
 
 /// Fast finish of 8 lanes in 32-bit lanes: min(code, om) with the sign.
-QK_AVX2_INLINE __m256i qk_finish32(__m256i code, __m256i u, const qk_vp *V, int flags) {
+QK_SIMD_INLINE __m256i qk_finish32(__m256i code, __m256i u, const qk_vp *V, int flags) {
     const __m256i neg = _mm256_srai_epi32(u, 31);
     __m256i r = _mm256_min_epu32(code, V->om);
     if (flags & QK_F_FNUZ) {
@@ -374,7 +372,7 @@ QK_AVX2_INLINE __m256i qk_finish32(__m256i code, __m256i u, const qk_vp *V, int 
 #define QK_SEL(X0, X1) _mm256_blendv_epi8(_mm256_set1_epi32((int32_t)(X0)), _mm256_set1_epi32((int32_t)(X1)), neg)
 
 /// Full result of 8 lanes: the special-value chain of encode_lane as blends.
-QK_AVX2_FN __attribute__((noinline)) static __m256i qk_slow(__m256i u, const qk_vp *V, const qk_plan *P) {
+QK_SIMD_FN __attribute__((noinline)) static __m256i qk_slow(__m256i u, const qk_vp *V, const qk_plan *P) {
     __m256i a;
     const __m256i code = qk_code(u, V, P->mode ? QK_F_DIR : 0, &a);
     const __m256i neg = _mm256_srai_epi32(u, 31);
@@ -405,17 +403,17 @@ QK_AVX2_FN __attribute__((noinline)) static __m256i qk_slow(__m256i u, const qk_
 }
 
 // Packing keeps lane order: packs/packus work within 128-bit halves, the permutes undo that.
-QK_AVX2_INLINE __m256i qk_order_u8(__m256i b) {
+QK_SIMD_INLINE __m256i qk_order_u8(__m256i b) {
     return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
-QK_AVX2_INLINE __m256i qk_order_u16(__m256i h) { return _mm256_permute4x64_epi64(h, 0xD8); }
+QK_SIMD_INLINE __m256i qk_order_u16(__m256i h) { return _mm256_permute4x64_epi64(h, 0xD8); }
 
 /// 32 lanes -> out[0] (32 bytes) or out[0..1] (32 halfwords). Lanes without flags are finished
 /// after packing, 32 (or 16) lanes per operation: the saturating packs clamp the raw codes to
 /// the lane width (the overflow code `om` is below it), and packing the inputs with signed
 /// saturation leaves each lane's sign in the top bit of its byte or halfword. A block with a
 /// flagged lane is finished in 32-bit lanes, flagged vectors by the full special-value chain.
-QK_AVX2_INLINE void qk_block(const __m256i u[4], __m256i out[2], const qk_vp *V, const qk_plan *P, int flags, int wide) {
+QK_SIMD_INLINE void qk_block(const __m256i u[4], __m256i out[2], const qk_vp *V, const qk_plan *P, int flags, int wide) {
     __m256i a0, a1, a2, a3;
     const __m256i c0 = qk_code(u[0], V, flags, &a0);
     const __m256i c1 = qk_code(u[1], V, flags, &a1);
@@ -471,7 +469,7 @@ QK_AVX2_INLINE void qk_block(const __m256i u[4], __m256i out[2], const qk_vp *V,
     }
 }
 
-QK_AVX2_INLINE void qk_load(__m256i u[4], const float *in, uint32_t start, int range) {
+QK_SIMD_INLINE void qk_load(__m256i u[4], const float *in, uint32_t start, int range) {
     if (range) {
         const __m256i b = _mm256_set1_epi32((int32_t)start);
         u[0] = _mm256_add_epi32(b, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -486,7 +484,7 @@ QK_AVX2_INLINE void qk_load(__m256i u[4], const float *in, uint32_t start, int r
     }
 }
 
-QK_AVX2_INLINE void qk_store(void *out, const __m256i r[2], int wide, int nt) {
+QK_SIMD_INLINE void qk_store(void *out, const __m256i r[2], int wide, int nt) {
     if (nt) {
         _mm256_stream_si256((__m256i *)out, r[0]);
         if (wide) _mm256_stream_si256((__m256i *)out + 1, r[1]);
@@ -497,7 +495,7 @@ QK_AVX2_INLINE void qk_store(void *out, const __m256i r[2], int wide, int nt) {
 }
 
 /// Fewer than 32 lanes through the same block code, via stack buffers.
-QK_AVX2_INLINE void qk_partial(const float *in, uint32_t start, int range, void *out, int wide, size_t m,
+QK_SIMD_INLINE void qk_partial(const float *in, uint32_t start, int range, void *out, int wide, size_t m,
                                const qk_vp *V, const qk_plan *P, int flags) {
     float buf[32];
     uint8_t ob[64];
@@ -525,7 +523,7 @@ QK_AVX2_INLINE void qk_partial(const float *in, uint32_t start, int range, void 
 #define QK_PREFETCH_BYTES 2048
 #endif
 
-QK_AVX2_INLINE void qk_run(const float *in, uint32_t start, int range, void *out, int wide, size_t n,
+QK_SIMD_INLINE void qk_run(const float *in, uint32_t start, int range, void *out, int wide, size_t n,
                            const qk_plan *P, int flags) {
     const qk_vp V = qk_broadcast(P);
     const size_t osz = wide ? 2 : 1;
@@ -561,7 +559,7 @@ QK_AVX2_INLINE void qk_run(const float *in, uint32_t start, int range, void *out
 }
 
 #define QK_DEFINE_FAST(NAME, RANGE, WIDE)                                                           \
-    QK_AVX2_FN static void NAME(const float *in, uint32_t start, void *out, size_t n, const qk_plan *P) { \
+    QK_SIMD_FN static void NAME(const float *in, uint32_t start, void *out, size_t n, const qk_plan *P) { \
         switch (P->variant) {                                                                       \
         case QK_V_PLAIN: qk_run(in, start, RANGE, out, WIDE, n, P, 0); break;                       \
         case QK_V_PLAIN_NOLO: qk_run(in, start, RANGE, out, WIDE, n, P, QK_F_NOLO); break;          \
@@ -577,7 +575,7 @@ QK_DEFINE_FAST(fast_f32_u16, 0, 1)
 QK_DEFINE_FAST(fast_range_u8, 1, 0)
 QK_DEFINE_FAST(fast_range_u16, 1, 1)
 
-QK_AVX2_FN static size_t mismatch_u8_fast(const uint8_t *out, size_t n, uint8_t expected) {
+QK_SIMD_FN static size_t mismatch_u8_fast(const uint8_t *out, size_t n, uint8_t expected) {
     const __m256i x = _mm256_set1_epi8((char)expected);
     size_t i = 0;
     for (; i + 128 <= n; i += 128) {
@@ -591,7 +589,7 @@ QK_AVX2_FN static size_t mismatch_u8_fast(const uint8_t *out, size_t n, uint8_t 
     for (; i < n; i++) if (out[i] != expected) return i;
     return n;
 }
-QK_AVX2_FN static size_t mismatch_u16_fast(const uint16_t *out, size_t n, uint16_t expected) {
+QK_SIMD_FN static size_t mismatch_u16_fast(const uint16_t *out, size_t n, uint16_t expected) {
     const __m256i x = _mm256_set1_epi16((short)expected);
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
@@ -652,7 +650,7 @@ static int qk_make_dec_plan(const qk_decode_params *dp, qk_dec_plan *D) {
     return 1;
 }
 
-#if defined(__x86_64__)
+#if QK_SIMD
 typedef struct { __m256i magm, rb, pp, maxm, infm, nzc, qnan, inf, sb; __m128i sll, ssh; __m256 scale; } qk_dvp;
 
 // `mode` bits (compile-time in each instantiation): QK_D_SUB subnormals through int -> float,
@@ -661,7 +659,7 @@ typedef struct { __m256i magm, rb, pp, maxm, infm, nzc, qnan, inf, sb; __m128i s
 // no fnuz NaN).
 enum { QK_D_SUB = 1, QK_D_INF = 2, QK_D_NZ = 4 };
 
-QK_AVX2_INLINE __m256 qk_dec8(__m256i c, const qk_dvp *W, int mode) {
+QK_SIMD_INLINE __m256 qk_dec8(__m256i c, const qk_dvp *W, int mode) {
     const __m256i mag = _mm256_and_si256(c, W->magm);
     __m256i b = _mm256_add_epi32(_mm256_sll_epi32(mag, W->sll), W->rb);
     if (mode & QK_D_SUB) {
@@ -682,7 +680,7 @@ QK_AVX2_INLINE __m256 qk_dec8(__m256i c, const qk_dvp *W, int mode) {
 
 /// 32 8-bit codes -> out[0..31] (streaming stores when `nt`); returns the lanes above `lim`
 /// (invalid codes) as non-zero bytes.
-QK_AVX2_INLINE __m256i qk_dec32_u8(const uint8_t *c, float *out, __m256i lim, const qk_dvp *W, int mode, int nt) {
+QK_SIMD_INLINE __m256i qk_dec32_u8(const uint8_t *c, float *out, __m256i lim, const qk_dvp *W, int mode, int nt) {
     const __m256i raw = _mm256_loadu_si256((const __m256i *)c);
     const __m128i lo = _mm256_castsi256_si128(raw), hi = _mm256_extracti128_si256(raw, 1);
     const __m256 r[4] = {qk_dec8(_mm256_cvtepu8_epi32(lo), W, mode),
@@ -696,7 +694,7 @@ QK_AVX2_INLINE __m256i qk_dec32_u8(const uint8_t *c, float *out, __m256i lim, co
     return _mm256_xor_si256(_mm256_max_epu8(raw, lim), lim);
 }
 
-QK_AVX2_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t n, const float *table,
+QK_SIMD_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t n, const float *table,
                                    uint32_t count, const qk_dec_plan *D, uint32_t sign_bit, int mode) {
     qk_dvp W;
     W.magm = _mm256_set1_epi32(D->magm);
@@ -765,40 +763,26 @@ QK_AVX2_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t 
     case 6: return qk_dec_arith(IN, WIDE, out, n, table, count, D, sb, 6);                                \
     default: return qk_dec_arith(IN, WIDE, out, n, table, count, D, sb, 7);                               \
     }
-QK_AVX2_FN static size_t dec_arith_u8(const uint8_t *in, float *out, size_t n, const float *table, uint32_t count,
+QK_SIMD_FN static size_t dec_arith_u8(const uint8_t *in, float *out, size_t n, const float *table, uint32_t count,
                                       const qk_dec_plan *D, uint32_t sb) {
     QK_DEC_MODES(0, in)
 }
-QK_AVX2_FN static size_t dec_arith_u16(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count,
+QK_SIMD_FN static size_t dec_arith_u16(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count,
                                        const qk_dec_plan *D, uint32_t sb) {
     QK_DEC_MODES(1, in)
 }
 #endif
 
-// The cache is a benign race: every thread computes the same value, and relaxed atomics keep
-// the access well defined.
-static int have_avx2(void) {
-    static int cached = -1;
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx2") ? 1 : 0;
-        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
-    }
-    return v;
-}
-#else
-static int have_avx2(void) { return 0; }
 #endif
 
 // MARK: - Entry points
 
-int qk_uses_avx2(void) { return have_avx2(); }
+int qk_uses_avx2(void) { return qk_has_simd(); }
 
 int qk_impl_available(int impl) {
     switch (impl) {
     case QK_IMPL_AUTO: case QK_IMPL_PORTABLE: return 1;
-    case QK_IMPL_AVX2_GENERIC: case QK_IMPL_AVX2: return have_avx2();
+    case QK_IMPL_AVX2_GENERIC: case QK_IMPL_AVX2: return qk_has_simd();
     default: return 0;
     }
 }
@@ -808,9 +792,9 @@ enum { QK_SRC_F32, QK_SRC_RANGE };
 
 static int qk_encode_any(int impl, int src, const float *in, uint32_t start, void *out, int wide, size_t n,
                          const qk_encode_params *prm) {
-    if (impl == QK_IMPL_AUTO) impl = have_avx2() ? QK_IMPL_AVX2 : QK_IMPL_PORTABLE;
+    if (impl == QK_IMPL_AUTO) impl = qk_has_simd() ? QK_IMPL_AVX2 : QK_IMPL_PORTABLE;
     if (!qk_impl_available(impl)) return -1;
-#if defined(__x86_64__)
+#if QK_SIMD
     if (impl == QK_IMPL_AVX2) {
         qk_plan P;
         if (qk_make_plan(prm, &P)) {
@@ -873,7 +857,7 @@ int qk_encode_f32_range_u16_impl(int impl, uint32_t start, uint16_t *out, size_t
 }
 
 int qk_fast_path_covers(const qk_encode_params *prm) {
-#if defined(__x86_64__)
+#if QK_SIMD
     qk_plan P;
     return qk_make_plan(prm, &P);
 #else
@@ -892,9 +876,9 @@ size_t qk_decode_u16_f32(const uint16_t *in, float *out, size_t n, const float *
 }
 
 int qk_decode_fast_path_covers(const qk_decode_params *dp) {
-#if defined(__x86_64__)
+#if QK_SIMD
     qk_dec_plan D;
-    return have_avx2() && qk_make_dec_plan(dp, &D);
+    return qk_has_simd() && qk_make_dec_plan(dp, &D);
 #else
     (void)dp;
     return 0;
@@ -903,9 +887,9 @@ int qk_decode_fast_path_covers(const qk_decode_params *dp) {
 
 size_t qk_decode_u8_f32_format(const uint8_t *in, float *out, size_t n, const float *table, uint32_t count,
                                const qk_decode_params *dp) {
-#if defined(__x86_64__)
+#if QK_SIMD
     qk_dec_plan D;
-    if (have_avx2() && qk_make_dec_plan(dp, &D)) return dec_arith_u8(in, out, n, table, count, &D, dp->sign_bit);
+    if (qk_has_simd() && qk_make_dec_plan(dp, &D)) return dec_arith_u8(in, out, n, table, count, &D, dp->sign_bit);
 #else
     (void)dp;
 #endif
@@ -913,9 +897,9 @@ size_t qk_decode_u8_f32_format(const uint8_t *in, float *out, size_t n, const fl
 }
 size_t qk_decode_u16_f32_format(const uint16_t *in, float *out, size_t n, const float *table, uint32_t count,
                                 const qk_decode_params *dp) {
-#if defined(__x86_64__)
+#if QK_SIMD
     qk_dec_plan D;
-    if (have_avx2() && qk_make_dec_plan(dp, &D)) return dec_arith_u16(in, out, n, table, count, &D, dp->sign_bit);
+    if (qk_has_simd() && qk_make_dec_plan(dp, &D)) return dec_arith_u16(in, out, n, table, count, &D, dp->sign_bit);
 #else
     (void)dp;
 #endif
@@ -923,14 +907,14 @@ size_t qk_decode_u16_f32_format(const uint16_t *in, float *out, size_t n, const 
 }
 
 size_t qk_find_mismatch_u8(const uint8_t *out, size_t n, uint8_t expected) {
-#if defined(__x86_64__)
-    if (have_avx2()) return mismatch_u8_fast(out, n, expected);
+#if QK_SIMD
+    if (qk_has_simd()) return mismatch_u8_fast(out, n, expected);
 #endif
     return mismatch_u8_portable(out, n, expected);
 }
 size_t qk_find_mismatch_u16(const uint16_t *out, size_t n, uint16_t expected) {
-#if defined(__x86_64__)
-    if (have_avx2()) return mismatch_u16_fast(out, n, expected);
+#if QK_SIMD
+    if (qk_has_simd()) return mismatch_u16_fast(out, n, expected);
 #endif
     return mismatch_u16_portable(out, n, expected);
 }

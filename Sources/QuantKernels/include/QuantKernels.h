@@ -2,10 +2,10 @@
 #define QUANTKERNELS_H
 #include "alg_kernels.h"
 // Bulk loops of the generic narrow-float codec. Each loop exists twice: a portable variant and,
-// on x86-64, an AVX2 variant compiled with a per-function target attribute, chosen once at run
-// time with __builtin_cpu_supports. No global compiler flags are needed, so the package builds
-// on any x86-64 and on arm64. The parameters are derived in Swift from the format descriptor
-// (Quant/Bulk.swift); the steps are those documented on NarrowFloatCodec.
+// on x86-64, an AVX2 variant compiled with a per-function target attribute (QK_SIMD_FN), chosen
+// at run time by qk_has_simd() (CPUDispatch). No global compiler flags are needed, so the
+// package builds on any x86-64 and on arm64. The parameters are derived in Swift from the
+// format descriptor (Quant/Bulk.swift); the steps are those documented on NarrowFloatCodec.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,7 +65,7 @@ int qk_decode_fast_path_covers(const qk_decode_params *dp);
 size_t qk_find_mismatch_u8(const uint8_t *out, size_t n, uint8_t expected);
 size_t qk_find_mismatch_u16(const uint16_t *out, size_t n, uint16_t expected);
 
-/// 1 when the AVX2 variants are in use.
+/// 1 when the AVX2 variants are in use (qk_has_simd(): AVX2, FMA and BMI2 present).
 int qk_uses_avx2(void);
 
 /// The implementations of the encode loops, selectable for tests and benchmarks (the plain entry

@@ -1,9 +1,10 @@
 // Inner loops of the Quant algorithms (INT8 quantization, calibration, W8A8 / FP8 GEMV).
 //
 // Every function has a portable C variant and, on x86-64, an AVX2 variant compiled with a
-// per-function target attribute and chosen at run time (`__builtin_cpu_supports`). Both
-// variants produce bit-identical results: integer arithmetic is exact, and the float loops
-// use the same lane layout and reduction tree in both (see alg_gemv.c).
+// per-function target attribute (QK_SIMD_FN) and chosen at run time by the one dispatcher,
+// qk_has_simd() in the CPUDispatch target. Both variants produce bit-identical results:
+// integer arithmetic is exact, and the float loops use the same lane layout and reduction
+// tree in both (see alg_gemv.c).
 //
 // Rounding: quantization rounds half to even explicitly (roundeven / _MM_FROUND_TO_NEAREST_INT),
 // independent of the current floating-point environment.
