@@ -36,7 +36,7 @@ let package = Package(
         /// MPFR-backed reference, derived from definitions only.
         .target(name: "Oracle", dependencies: ["Formats", "CMPFR"]),
         /// The checks: each suite returns a structured result.
-        .target(name: "Conformance", dependencies: ["Formats", "Quant", "Oracle", "QuantCheckPlugin"]),
+        .target(name: "Conformance", dependencies: ["Formats", "Quant", "Oracle", "CheckKernels", "QuantCheckPlugin"]),
         /// Timing, results JSON, Markdown/SVG, compare and gate.
         .target(name: "Harness", dependencies: ["Formats", "Quant", "Conformance"]),
         .executableTarget(
@@ -58,6 +58,9 @@ let package = Package(
         .target(name: "CPUDispatch"),
         /// Bulk loops in C with run-time AVX2 dispatch (see the header comment above).
         .target(name: "QuantKernels", dependencies: ["CPUDispatch"]),
+        /// The checker loops of the exhaustive sweep (its comparator), kept out of the
+        /// production kernels.
+        .target(name: "CheckKernels", dependencies: ["CPUDispatch"]),
         /// The plugin C ABI (`include/quantcheck_plugin.h`) and the crash-isolating worker process
         /// that hosts a plugin for `quantcheck conform`.
         .target(name: "QuantCheckPlugin", linkerSettings: [.linkedLibrary("dl")]),

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import QuantKernels
+import CheckKernels
 
 /// A run of consecutive Float32 bit patterns `lo…hi` (inclusive) that all map to `code`.
 /// The oracle's interval table is a sorted list of these covering [0, 2^32) exactly once.

@@ -61,10 +61,6 @@ size_t qk_decode_u16_f32_format(const uint16_t *in, float *out, size_t n, const 
 /// Whether the arithmetic decode runs for these constants on this machine (AVX2 needed).
 int qk_decode_fast_path_covers(const qk_decode_params *dp);
 
-/// Index of the first element of out[0..<n] different from `expected`, or n.
-size_t qk_find_mismatch_u8(const uint8_t *out, size_t n, uint8_t expected);
-size_t qk_find_mismatch_u16(const uint16_t *out, size_t n, uint16_t expected);
-
 /// 1 when the AVX2 variants are in use (qk_has_simd(): AVX2, FMA and BMI2 present).
 int qk_uses_avx2(void);
 
