@@ -2,6 +2,7 @@
 // include/alg_kernels.h).
 #include "alg_kernels.h"
 #include "CPUDispatch.h"
+#include "decode_arith.h"
 
 // No a*b+c contraction into FMA: the portable and AVX2 variants must round identically.
 #pragma STDC FP_CONTRACT OFF
@@ -202,80 +203,71 @@ void alg_gemv_f32(const float *w, size_t rows, size_t cols, const float *x, floa
 
 // MARK: - FP8 E4M3FN GEMV
 
-// Exact E4M3FN decode (NaN codes excluded by the caller), with integer operations and one exact
-// int -> float conversion, so no step ever produces a Float32 subnormal. (An earlier version
-// built the tiny float 2^(e-127)(1+m/8) and multiplied by 2^120: E4M3 subnormal codes, e = 0,
-// then went through Float32 subnormals, which cost a microcode assist per element on Intel
-// cores — the FP8 GEMV ran 15x slower there on weights with small entries.)
-//   normal (mag >= 8):   bits = (mag << 20) + (120 << 23)  = 2^(e-7)(1+m/8)
-//   subnormal (mag < 8): value = mag * 2^-9                 (a normal Float32, exact)
-static inline float e4m3_decode(uint8_t c) {
-    uint32_t mag = c & 0x7Fu, b;
-    if (mag >= 8) {
-        b = (mag << 20) + (120u << 23);
-    } else {
-        float v = (float)mag * 0x1p-9f;
-        memcpy(&b, &v, sizeof b);
-    }
-    b |= (uint32_t)(c & 0x80) << 24;
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
+// The codes are decoded by the codec's parameterised arithmetic decode (decode_arith.h), with
+// E4M3FN's constants (OCP OFP8 Table 1: 3 mantissa bits, bias 7, sign bit 0x80, largest finite
+// magnitude code 0x7E = 448, no infinity, no fnuz NaN code; Docs/formats.md §1). The caller
+// (FP8GEMVWeights) refuses the NaN codes 0x7F/0xFF, hence QK_D_FINITE. The plan is a constant
+// and the decode is inlined, so its shifts and masks fold into immediates: the same instructions
+// as a hand-written E4M3 decode, with no Float32 subnormal ever produced (see decode_arith.h).
+static const qk_decode_params e4m3fn_decode = {3, 7, 0x80u, 0x7Eu, 0xFFFFFFFFu, 0xFFFFFFFFu, 1};
+enum { E4M3_MODE = QK_D_SUB | QK_D_FINITE };
+
+static inline __attribute__((always_inline)) qk_dec_plan e4m3_plan(void) {
+    qk_dec_plan D;
+    (void)qk_make_dec_plan(&e4m3fn_decode, &D);  // always in the domain (tests cover every code)
+    return D;
 }
 
-static float block_dot_e4m3_portable(const uint8_t *c, const float *x, size_t n) {
+static inline float e4m3_decode(uint8_t c, const qk_dec_plan *D) { return qk_dec1(c, D, 0x80u, E4M3_MODE); }
+
+static inline float block_dot_e4m3_portable(const uint8_t *c, const float *x, size_t n, const qk_dec_plan *D) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t j = 0;
     for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] = acc[l] + e4m3_decode(c[j + l]) * x[j + l];
+        for (int l = 0; l < 8; l++) acc[l] = acc[l] + e4m3_decode(c[j + l], D) * x[j + l];
     float s = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-    for (; j < n; j++) s = s + e4m3_decode(c[j]) * x[j];
+    for (; j < n; j++) s = s + e4m3_decode(c[j], D) * x[j];
     return s;
 }
 
 static void gemv_e4m3_portable(const uint8_t *codes, const float *si, size_t rows, size_t cols,
                                size_t block, const float *x, float *y) {
+    const qk_dec_plan D = e4m3_plan();
     size_t nb = (cols + block - 1) / block;
     for (size_t o = 0; o < rows; o++) {
         float s = 0;
         for (size_t b = 0; b < nb; b++) {
             size_t j0 = b * block, n = cols - j0 < block ? cols - j0 : block;
-            s = s + block_dot_e4m3_portable(codes + o * cols + j0, x + j0, n) * si[o * nb + b];
+            s = s + block_dot_e4m3_portable(codes + o * cols + j0, x + j0, n, &D) * si[o * nb + b];
         }
         y[o] = s;
     }
 }
 
 #if QK_SIMD
-QK_SIMD_FN static inline __m256 e4m3_decode8(const uint8_t *c) {
-    __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)c));
-    __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
-    __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7F));
-    __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23));
-    __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), _mm256_set1_ps(0x1p-9f));
-    __m256i is_sub = _mm256_cmpgt_epi32(_mm256_set1_epi32(8), mag);
-    __m256i bits = _mm256_blendv_epi8(normal, _mm256_castps_si256(sub), is_sub);
-    return _mm256_castsi256_ps(_mm256_or_si256(bits, sign));
-}
-
-QK_SIMD_FN static float block_dot_e4m3_avx2(const uint8_t *c, const float *x, size_t n) {
+QK_SIMD_INLINE float block_dot_e4m3_avx2(const uint8_t *c, const float *x, size_t n, const qk_dec_plan *D,
+                                         const qk_dvp *W) {
     __m256 acc = _mm256_setzero_ps();
     size_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(e4m3_decode8(c + j), _mm256_loadu_ps(x + j)));
+    for (; j + 8 <= n; j += 8) {
+        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + j)));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(qk_dec8(v, W, E4M3_MODE), _mm256_loadu_ps(x + j)));
+    }
     float s = hsum_ps(acc);
-    for (; j < n; j++) s = s + e4m3_decode(c[j]) * x[j];
+    for (; j < n; j++) s = s + e4m3_decode(c[j], D) * x[j];
     return s;
 }
 
 QK_SIMD_FN static void gemv_e4m3_avx2(const uint8_t *codes, const float *si, size_t rows, size_t cols,
                                     size_t block, const float *x, float *y) {
+    const qk_dec_plan D = e4m3_plan();
+    const qk_dvp W = qk_dvp_init(&D, 0x80u);
     size_t nb = (cols + block - 1) / block;
     for (size_t o = 0; o < rows; o++) {
         float s = 0;
         for (size_t b = 0; b < nb; b++) {
             size_t j0 = b * block, n = cols - j0 < block ? cols - j0 : block;
-            s = s + block_dot_e4m3_avx2(codes + o * cols + j0, x + j0, n) * si[o * nb + b];
+            s = s + block_dot_e4m3_avx2(codes + o * cols + j0, x + j0, n, &D, &W) * si[o * nb + b];
         }
         y[o] = s;
     }

@@ -1,5 +1,6 @@
 #include "QuantKernels.h"
 #include "CPUDispatch.h"
+#include "decode_arith.h"
 #include <string.h>
 #if QK_SIMD
 #include <immintrin.h>
@@ -552,79 +553,7 @@ QK_DEFINE_FAST(fast_f32_u16, 0, 1)
 QK_DEFINE_FAST(fast_range_u8, 1, 0)
 QK_DEFINE_FAST(fast_range_u16, 1, 1)
 
-// MARK: - Arithmetic decode
-//
-// The decode table read per element is fine for 8-bit codes, but a 16-bit format's table is
-// 256 KiB and random codes miss L1 on almost every load. The value is simple arithmetic on the
-// code, exact with integer operations only (plus the exact int -> float conversion of a
-// subnormal's mantissa, m < 2^15, and a multiplication by a power of two whose result is a
-// normal Float32: exact in every rounding mode, untouched by FTZ/DAZ):
-//
-//     normal:    bits = (mag << (23 - p)) + ((127 - bias) << 23)
-//     subnormal: value = mag * 2^(emin - p)   (when emin = -126 the normal formula already gives
-//                                              the Float32 subnormal bits: bfloat16)
-//     NaN codes (magnitude above max that is not the infinity, or the fnuz sign-only code):
-//                ±0x7FC00000, infinity codes ±0x7F800000, then the sign bit ORed in.
-//
-// Formats outside this domain (no subnormals: E8M0FNU; exponents beyond Float32's) use the table.
-// Tests compare every code of every format with the table.
-
-typedef struct {
-    int mode_b;  // subnormals through int -> float conversion (else the normal formula covers them)
-    int sll;     // 23 - p
-    int ssh;     // shift of the code's sign bit to bit 31
-    int32_t rb, pp, magm, maxm, infm, nzc, scale;
-} qk_dec_plan;
-
-static int qk_make_dec_plan(const qk_decode_params *dp, qk_dec_plan *D) {
-    if (!dp || !dp->has_subnormals || dp->p < 1 || dp->p > 15) return 0;
-    const int32_t p = dp->p, bias = dp->bias;
-    const int32_t emin = 1 - bias, min_q = emin - p;
-    const int32_t emax = (int32_t)(dp->max_mag >> p) - bias;
-    if (emin < -126 || emax > 127 || dp->max_mag > 0x7FFF || bias > 127) return 0;
-    if (dp->sign_bit != 0 && (dp->sign_bit & (dp->sign_bit - 1)) != 0) return 0;
-    memset(D, 0, sizeof *D);
-    D->mode_b = emin != -126;
-    if (D->mode_b && min_q < -126) return 0;
-    D->sll = 23 - p;
-    D->ssh = dp->sign_bit ? 31 - __builtin_ctz(dp->sign_bit) : 0;
-    D->rb = (127 - bias) << 23;
-    D->pp = 1 << p;
-    D->magm = dp->sign_bit ? (int32_t)dp->sign_bit - 1 : 0x7FFFFFFF;
-    D->maxm = (int32_t)dp->max_mag;
-    D->infm = dp->inf_mag <= 0xFFFF ? (int32_t)dp->inf_mag : -1;
-    D->nzc = dp->nan_nz <= 0xFFFF ? (int32_t)dp->nan_nz : -1;
-    D->scale = (min_q + 127) << 23;  // 2^min_q (mode B only, min_q >= -126)
-    return 1;
-}
-
-#if QK_SIMD
-typedef struct { __m256i magm, rb, pp, maxm, infm, nzc, qnan, inf, sb; __m128i sll, ssh; __m256 scale; } qk_dvp;
-
-// `mode` bits (compile-time in each instantiation): QK_D_SUB subnormals through int -> float,
-// QK_D_INF the format has an infinity code, QK_D_NZ a sign-only NaN code (fnuz). Dropping the
-// tests a format cannot need saves up to 7 of ~20 operations per 8 codes (E4M3FN: no infinity,
-// no fnuz NaN).
-enum { QK_D_SUB = 1, QK_D_INF = 2, QK_D_NZ = 4 };
-
-QK_SIMD_INLINE __m256 qk_dec8(__m256i c, const qk_dvp *W, int mode) {
-    const __m256i mag = _mm256_and_si256(c, W->magm);
-    __m256i b = _mm256_add_epi32(_mm256_sll_epi32(mag, W->sll), W->rb);
-    if (mode & QK_D_SUB) {
-        const __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), W->scale);
-        b = _mm256_blendv_epi8(b, _mm256_castps_si256(sub), _mm256_cmpgt_epi32(W->pp, mag));
-    }
-    __m256i isnan = _mm256_cmpgt_epi32(mag, W->maxm);
-    if (mode & QK_D_INF) {
-        const __m256i isinf = _mm256_cmpeq_epi32(mag, W->infm);
-        isnan = _mm256_andnot_si256(isinf, isnan);
-        b = _mm256_blendv_epi8(b, W->inf, isinf);
-    }
-    if (mode & QK_D_NZ) isnan = _mm256_or_si256(isnan, _mm256_cmpeq_epi32(c, W->nzc));
-    b = _mm256_blendv_epi8(b, W->qnan, isnan);
-    b = _mm256_or_si256(b, _mm256_sll_epi32(_mm256_and_si256(c, W->sb), W->ssh));
-    return _mm256_castsi256_ps(b);
-}
+// MARK: - Arithmetic decode (the decode itself is in decode_arith.h, shared with the FP8 GEMV)
 
 /// 32 8-bit codes -> out[0..31] (streaming stores when `nt`); returns the lanes above `lim`
 /// (invalid codes) as non-zero bytes.
@@ -644,19 +573,7 @@ QK_SIMD_INLINE __m256i qk_dec32_u8(const uint8_t *c, float *out, __m256i lim, co
 
 QK_SIMD_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t n, const float *table,
                                    uint32_t count, const qk_dec_plan *D, uint32_t sign_bit, int mode) {
-    qk_dvp W;
-    W.magm = _mm256_set1_epi32(D->magm);
-    W.rb = _mm256_set1_epi32(D->rb);
-    W.pp = _mm256_set1_epi32(D->pp);
-    W.maxm = _mm256_set1_epi32(D->maxm);
-    W.infm = _mm256_set1_epi32(D->infm);
-    W.nzc = _mm256_set1_epi32(D->nzc);
-    W.qnan = _mm256_set1_epi32(0x7FC00000);
-    W.inf = _mm256_set1_epi32(0x7F800000);
-    W.sb = _mm256_set1_epi32((int32_t)sign_bit);
-    W.sll = _mm_cvtsi32_si128(D->sll);
-    W.ssh = _mm_cvtsi32_si128(D->ssh);
-    W.scale = _mm256_castsi256_ps(_mm256_set1_epi32(D->scale));
+    const qk_dvp W = qk_dvp_init(D, sign_bit);
     __m256i bad = _mm256_setzero_si256();
     size_t i = 0;
     if (!wide) {
@@ -701,7 +618,7 @@ QK_SIMD_INLINE size_t qk_dec_arith(const void *in, int wide, float *out, size_t 
 }
 
 #define QK_DEC_MODES(WIDE, IN)                                                                        \
-    switch ((D->mode_b ? QK_D_SUB : 0) | (D->infm >= 0 ? QK_D_INF : 0) | (D->nzc >= 0 ? QK_D_NZ : 0)) {    \
+    switch (qk_dec_mode(D)) {                                                                             \
     case 0: return qk_dec_arith(IN, WIDE, out, n, table, count, D, sb, 0);                                \
     case 1: return qk_dec_arith(IN, WIDE, out, n, table, count, D, sb, 1);                                \
     case 2: return qk_dec_arith(IN, WIDE, out, n, table, count, D, sb, 2);                                \
@@ -719,8 +636,6 @@ QK_SIMD_FN static size_t dec_arith_u16(const uint16_t *in, float *out, size_t n,
                                        const qk_dec_plan *D, uint32_t sb) {
     QK_DEC_MODES(1, in)
 }
-#endif
-
 #endif
 
 // MARK: - Entry points
