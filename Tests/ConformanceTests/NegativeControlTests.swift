@@ -5,7 +5,7 @@ import Oracle
 import Quant
 @testable import Conformance
 
-/// Deliberately wrong encoders, each a bug seen in the wild (REFERENCE.md §1), built on top of
+/// Deliberately wrong encoders, each a bug seen in the wild (Docs/formats.md §1), built on top of
 /// the correct codec so that each differs from it in exactly one way.
 enum WrongEncoders {
     static let format = FloatFormat.e4m3fn

@@ -2,7 +2,7 @@ import Testing
 @testable import Formats
 
 @Suite struct DescriptorLimits {
-    /// Limits from OCP OFP8 Table 1, OCP MX §5.3 and REFERENCE.md, written independently of the
+    /// Limits from OCP OFP8 Table 1, OCP MX §5.3 and Docs/formats.md, written independently of the
     /// descriptor arithmetic: (max finite, min normal, min positive).
     static let table: [(String, Double, Double, Double)] = [
         ("e4m3fn", 448, 0x1p-6, 0x1p-9),

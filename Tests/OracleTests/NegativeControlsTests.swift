@@ -4,7 +4,7 @@ import Formats
 
 /// A small bit-level Float32 → E4M3FN converter with switchable, deliberately planted bugs.
 /// With no bug it is a correct RNE converter; each bug is one that has shipped somewhere
-/// (REFERENCE.md §1). The oracle must disagree with every buggy variant at the named inputs.
+/// (Docs/formats.md §1). The oracle must disagree with every buggy variant at the named inputs.
 enum PlantedBug: CaseIterable {
     case tiesAway, droppedCarry, clampBeforeRound, flushSubnormals
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Formats
 @testable import Oracle
 
@@ -9,7 +10,7 @@ private func oracle(_ f: FloatFormat, _ rule: RoundingRule = .toNearestOrEven,
     try! RoundingOracle(format: f, policy: ConversionPolicy(rounding: rule, overflow: overflow, profile: profile))
 }
 
-/// The OCP OFP8 rev 1.0 §5.2.1 boundary facts (see REFERENCE.md §1).
+/// The OCP OFP8 rev 1.0 §5.2.1 boundary facts (see Docs/formats.md §1).
 @Suite struct OverflowAfterRounding {
     @Test func e4m3fn464IsATieThatRoundsTo448() {
         #expect(oracle(.e4m3fn).code(forFloat32: 464) == 0x7E)

@@ -2,7 +2,7 @@ import Testing
 import Formats
 @testable import Quant
 
-/// Hand-checked facts from OCP OFP8 rev 1.0 §5.2.1 and REFERENCE.md §1.
+/// Hand-checked facts from OCP OFP8 rev 1.0 §5.2.1 and Docs/formats.md §1.
 @Suite struct CodecKnownValues {
     let e4m3 = NarrowFloatCodec(format: .e4m3fn)
     let e4m3sat = NarrowFloatCodec(format: .e4m3fn, policy: .init(overflow: .saturating))
