@@ -72,123 +72,167 @@ public struct GateConfig: Sendable, Hashable {
         return try parse(data, path: path)
     }
 
-    /// Parses and validates a configuration.
+    /// Parses and validates a configuration: the JSON syntax first (so that a file cut short
+    /// is told apart from a syntax error, with the parser's own explanation), then the strict
+    /// `Decodable` conformance below.
     public static func parse(_ data: Data, path: String = "<config>") throws(GateConfigError) -> GateConfig {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+        do { _ = try JSONSerialization.jsonObject(with: data) } catch {
             throw .invalid(path, JSONScan.isTruncated(data) ? "the JSON is truncated" : "not valid JSON: \(JSONScan.describe(error))")
         }
-        guard let root = object as? [String: Any], root["format"] as? String == formatTag else {
-            throw .invalid(path, "not a gate configuration (no \"format\": \"\(formatTag)\")")
+        let decoder = JSONDecoder()
+        decoder.userInfo[pathKey] = path
+        do { return try decoder.decode(GateConfig.self, from: data) } catch let e as GateConfigError {
+            throw e
+        } catch {
+            throw .invalid(path, JSONScan.describe(error))
         }
-        guard let version = root["schemaVersion"] as? Int, version == currentSchemaVersion else {
-            throw .invalid(path, "schemaVersion must be \(currentSchemaVersion)")
-        }
-        let r = Reader(path: path)
-        try r.keys(root, allowed: ["format", "schemaVersion", "verify", "golden", "bench", "report"], at: "")
-        var c = GateConfig()
-        if let v = try r.section(root, "verify") {
-            try r.keys(v, allowed: ["enabled", "suites", "formats", "exhaustive", "threads", "maxMismatches", "requireComplete"], at: "verify")
-            c.verify.enabled = try r.bool(v, "enabled", at: "verify") ?? c.verify.enabled
-            c.verify.suites = try r.strings(v, "suites", at: "verify") ?? []
-            c.verify.formats = try r.strings(v, "formats", at: "verify") ?? []
-            c.verify.exhaustive = try r.bool(v, "exhaustive", at: "verify") ?? false
-            c.verify.threads = try r.int(v, "threads", at: "verify", min: 0) ?? 0
-            c.verify.maxMismatches = UInt64(try r.int(v, "maxMismatches", at: "verify", min: 0) ?? 0)
-            c.verify.requireComplete = try r.bool(v, "requireComplete", at: "verify") ?? true
-        }
-        if let g = try r.section(root, "golden") {
-            try r.keys(g, allowed: ["enabled", "directory"], at: "golden")
-            c.golden.enabled = try r.bool(g, "enabled", at: "golden") ?? true
-            c.golden.directory = try r.string(g, "directory", at: "golden") ?? c.golden.directory
-        }
-        if let b = try r.section(root, "bench") {
-            try r.keys(b, allowed: ["enabled", "filter", "quick", "repetitions", "baseline", "regressionThreshold", "noiseSigmas", "requireSameMachine"], at: "bench")
-            c.bench.enabled = try r.bool(b, "enabled", at: "bench") ?? false
-            c.bench.filter = try r.string(b, "filter", at: "bench")
-            c.bench.quick = try r.bool(b, "quick", at: "bench") ?? true
-            c.bench.repetitions = try r.int(b, "repetitions", at: "bench", min: 1)
-            c.bench.baseline = try r.string(b, "baseline", at: "bench")
-            if let t = b["regressionThreshold"], !(t is NSNull) {
-                guard let s = t as? String else { throw .invalid(path, "bench.regressionThreshold must be a string like \"5%\"") }
-                do { c.bench.regressionThreshold = try BenchComparison.parseThreshold(s) } catch {
-                    throw .invalid(path, "bench.regressionThreshold: \(error)")
-                }
-            }
-            if let s = try r.double(b, "noiseSigmas", at: "bench") {
-                guard s >= 0 else { throw .invalid(path, "bench.noiseSigmas must be ≥ 0") }
-                c.bench.noiseSigmas = s
-            }
-            c.bench.requireSameMachine = try r.bool(b, "requireSameMachine", at: "bench") ?? false
-        }
-        if let p = try r.section(root, "report") {
-            try r.keys(p, allowed: ["output", "results", "history"], at: "report")
-            c.report.output = try r.string(p, "output", at: "report") ?? c.report.output
-            c.report.results = try r.string(p, "results", at: "report")
-            c.report.history = try r.string(p, "history", at: "report") ?? c.report.history
-        }
-        return c
     }
 
-    /// Typed field access with one-line errors naming the key.
-    struct Reader {
+    /// The configuration file's path in `JSONDecoder.userInfo`, for the error messages.
+    static let pathKey = CodingUserInfoKey(rawValue: "quantcheck.gate.path")!
+}
+
+/// Strict decoding: every key must be known (besides `_doc` objects, the thresholds'
+/// documentation), every value of its documented type and range, and every failure is one
+/// `GateConfigError` line naming the key. Absent keys and `null` values keep the defaults.
+extension GateConfig: Decodable {
+    public init(from decoder: Decoder) throws {
+        let path = decoder.userInfo[Self.pathKey] as? String ?? "<config>"
+        let notGate = GateConfigError.invalid(path, "not a gate configuration (no \"format\": \"\(Self.formatTag)\")")
+        guard let container = try? decoder.container(keyedBy: Key.self) else { throw notGate }
+        let root = Fields(container, path: path, at: "")
+        guard root.contains("format"), (try? container.decode(String.self, forKey: Key("format"))) == Self.formatTag else {
+            throw notGate
+        }
+        guard let version = try? container.decode(Double.self, forKey: Key("schemaVersion")),
+              Int(exactly: version) == Self.currentSchemaVersion
+        else { throw GateConfigError.invalid(path, "schemaVersion must be \(Self.currentSchemaVersion)") }
+        try root.keys(allowed: ["format", "schemaVersion", "verify", "golden", "bench", "report"])
+        self.init()
+        if let v = try root.section("verify") {
+            try v.keys(allowed: ["enabled", "suites", "formats", "exhaustive", "threads", "maxMismatches", "requireComplete"])
+            verify.enabled = try v.bool("enabled") ?? verify.enabled
+            verify.suites = try v.strings("suites") ?? []
+            verify.formats = try v.strings("formats") ?? []
+            verify.exhaustive = try v.bool("exhaustive") ?? false
+            verify.threads = try v.int("threads", min: 0) ?? 0
+            verify.maxMismatches = UInt64(try v.int("maxMismatches", min: 0) ?? 0)
+            verify.requireComplete = try v.bool("requireComplete") ?? true
+        }
+        if let g = try root.section("golden") {
+            try g.keys(allowed: ["enabled", "directory"])
+            golden.enabled = try g.bool("enabled") ?? true
+            golden.directory = try g.string("directory") ?? golden.directory
+        }
+        if let b = try root.section("bench") {
+            try b.keys(allowed: ["enabled", "filter", "quick", "repetitions", "baseline", "regressionThreshold", "noiseSigmas", "requireSameMachine"])
+            bench.enabled = try b.bool("enabled") ?? false
+            bench.filter = try b.string("filter")
+            bench.quick = try b.bool("quick") ?? true
+            bench.repetitions = try b.int("repetitions", min: 1)
+            bench.baseline = try b.string("baseline")
+            if b.present("regressionThreshold") {
+                guard let s = b.value(String.self, "regressionThreshold") else {
+                    throw GateConfigError.invalid(path, "bench.regressionThreshold must be a string like \"5%\"")
+                }
+                do { bench.regressionThreshold = try BenchComparison.parseThreshold(s) } catch {
+                    throw GateConfigError.invalid(path, "bench.regressionThreshold: \(error)")
+                }
+            }
+            if let s = try b.double("noiseSigmas") {
+                guard s >= 0 else { throw GateConfigError.invalid(path, "bench.noiseSigmas must be ≥ 0") }
+                bench.noiseSigmas = s
+            }
+            bench.requireSameMachine = try b.bool("requireSameMachine") ?? false
+        }
+        if let p = try root.section("report") {
+            try p.keys(allowed: ["output", "results", "history"])
+            report.output = try p.string("output") ?? report.output
+            report.results = try p.string("results")
+            report.history = try p.string("history") ?? report.history
+        }
+    }
+
+    /// Any key of a JSON object (the configuration's keys are checked against lists).
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Typed field access to one object of the configuration, with one-line errors naming the
+    /// key (`at` is the object's name, empty at the top level).
+    struct Fields {
+        let container: KeyedDecodingContainer<Key>
         let path: String
+        let at: String
 
-        func section(_ d: [String: Any], _ key: String) throws(GateConfigError) -> [String: Any]? {
-            guard let v = d[key] else { return nil }
-            guard let s = v as? [String: Any] else { throw .invalid(path, "'\(key)' must be an object") }
-            return s
+        init(_ container: KeyedDecodingContainer<Key>, path: String, at: String) {
+            self.container = container
+            self.path = path
+            self.at = at
         }
 
-        func keys(_ d: [String: Any], allowed: Set<String>, at: String) throws(GateConfigError) {
-            for k in d.keys.sorted() where !allowed.contains(k) && k != "_doc" {
-                throw .invalid(path, "unknown key '\(at.isEmpty ? k : at + "." + k)' (known: \(allowed.sorted().joined(separator: ", ")))")
+        private func fail(_ why: String) -> GateConfigError { .invalid(path, why) }
+
+        func contains(_ k: String) -> Bool { container.contains(Key(k)) }
+
+        /// Present and not `null`.
+        func present(_ k: String) -> Bool {
+            contains(k) && !((try? container.decodeNil(forKey: Key(k))) ?? false)
+        }
+
+        func value<T: Decodable>(_ type: T.Type, _ k: String) -> T? { try? container.decode(type, forKey: Key(k)) }
+
+        func keys(allowed: Set<String>) throws(GateConfigError) {
+            for k in container.allKeys.map(\.stringValue).sorted() where !allowed.contains(k) && k != "_doc" {
+                throw fail("unknown key '\(at.isEmpty ? k : at + "." + k)' (known: \(allowed.sorted().joined(separator: ", ")))")
             }
         }
 
-        /// JSONSerialization yields NSNumber for both booleans and numbers; booleans have
-        /// Objective-C type `c` (on Linux and Darwin), which JSON numbers never have.
-        private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
-
-        private func present(_ d: [String: Any], _ k: String) -> Any? {
-            guard let v = d[k], !(v is NSNull) else { return nil }
-            return v
-        }
-
-        func bool(_ d: [String: Any], _ k: String, at: String) throws(GateConfigError) -> Bool? {
-            guard let v = present(d, k) else { return nil }
-            // JSONSerialization gives NSNumber for both booleans and numbers: insist on a boolean.
-            guard let n = v as? NSNumber, isBoolean(n) else {
-                throw .invalid(path, "'\(at).\(k)' must be true or false")
+        /// A nested object; `null` or another type is refused (an absent section keeps the
+        /// defaults).
+        func section(_ k: String) throws(GateConfigError) -> Fields? {
+            guard contains(k) else { return nil }
+            guard let c = try? container.nestedContainer(keyedBy: Key.self, forKey: Key(k)) else {
+                throw fail("'\(k)' must be an object")
             }
-            return n.boolValue
+            return Fields(c, path: path, at: k)
         }
 
-        func int(_ d: [String: Any], _ k: String, at: String, min: Int) throws(GateConfigError) -> Int? {
-            guard let v = present(d, k) else { return nil }
-            guard let n = v as? NSNumber, !isBoolean(n), let i = Int(exactly: n.doubleValue), i >= min else {
-                throw .invalid(path, "'\(at).\(k)' must be an integer ≥ \(min)")
+        /// JSON booleans only: `JSONDecoder` refuses numbers where a `Bool` is expected.
+        func bool(_ k: String) throws(GateConfigError) -> Bool? {
+            guard present(k) else { return nil }
+            guard let b = value(Bool.self, k) else { throw fail("'\(at).\(k)' must be true or false") }
+            return b
+        }
+
+        /// An integral JSON number (2.0 counts, 1.5 and booleans do not) of at least `min`.
+        func int(_ k: String, min: Int) throws(GateConfigError) -> Int? {
+            guard present(k) else { return nil }
+            guard let d = value(Double.self, k), let i = Int(exactly: d), i >= min else {
+                throw fail("'\(at).\(k)' must be an integer ≥ \(min)")
             }
             return i
         }
 
-        func double(_ d: [String: Any], _ k: String, at: String) throws(GateConfigError) -> Double? {
-            guard let v = present(d, k) else { return nil }
-            guard let n = v as? NSNumber, !isBoolean(n), n.doubleValue.isFinite else {
-                throw .invalid(path, "'\(at).\(k)' must be a number")
-            }
-            return n.doubleValue
+        func double(_ k: String) throws(GateConfigError) -> Double? {
+            guard present(k) else { return nil }
+            guard let d = value(Double.self, k), d.isFinite else { throw fail("'\(at).\(k)' must be a number") }
+            return d
         }
 
-        func string(_ d: [String: Any], _ k: String, at: String) throws(GateConfigError) -> String? {
-            guard let v = present(d, k) else { return nil }
-            guard let s = v as? String, !s.isEmpty else { throw .invalid(path, "'\(at).\(k)' must be a non-empty string") }
+        func string(_ k: String) throws(GateConfigError) -> String? {
+            guard present(k) else { return nil }
+            guard let s = value(String.self, k), !s.isEmpty else { throw fail("'\(at).\(k)' must be a non-empty string") }
             return s
         }
 
-        func strings(_ d: [String: Any], _ k: String, at: String) throws(GateConfigError) -> [String]? {
-            guard let v = present(d, k) else { return nil }
-            guard let a = v as? [String] else { throw .invalid(path, "'\(at).\(k)' must be a list of strings") }
+        func strings(_ k: String) throws(GateConfigError) -> [String]? {
+            guard present(k) else { return nil }
+            guard let a = value([String].self, k) else { throw fail("'\(at).\(k)' must be a list of strings") }
             return a
         }
     }
