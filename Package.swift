@@ -67,9 +67,11 @@ let package = Package(
 
         // MARK: - Unit test bundles
 
+        /// What the test targets share (a regular target, so test targets can depend on it).
+        .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
-        .testTarget(name: "QuantTests", dependencies: ["Quant", "Formats"]),
-        .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats", "Support"]),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "Formats", "TestSupport"]),
+        .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats", "Support", "TestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Quant", "Oracle", "Formats"]),
         .testTarget(name: "HarnessTests", dependencies: ["Support", "Harness", "Conformance", "Quant", "Formats", "quantcheck"]),
     ],

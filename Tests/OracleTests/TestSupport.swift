@@ -1,21 +1,6 @@
 import Formats
 @testable import Oracle
 
-/// A seeded SplitMix64 generator: deterministic test inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func hex<T: BinaryInteger>(_ v: T) -> String { "0x" + String(v, radix: 16) }
-
 /// An independent, naive reference for finite rounding: search the exact value table for the
 /// nearest (or directed) candidate among all finite values plus the first value beyond max
 /// (the overflow representative), with ties to the even code. It shares nothing with

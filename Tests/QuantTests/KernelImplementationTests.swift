@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Formats
 import QuantKernels
 @testable import Quant
@@ -40,8 +41,6 @@ extension KernelMatchesScalar {
         precondition(qk_encode_f32_range_u8_impl(impl, start, &o, count, &prm) >= 0)
         return o.map { UInt16($0) }
     }
-
-    static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
 
     @Test func everyBuiltInParameterSetTakesTheFastKernel() {
         // The AVX2 kernel's domain must cover every built-in format and deterministic rule, or the
@@ -85,7 +84,7 @@ extension KernelMatchesScalar {
                 for wide in format.bitWidth <= 8 ? [false, true] : [true] {
                     let got = Self.bulk(impl, codec, xs, wide: wide)
                     if let i = got.indices.first(where: { got[$0] != expected[$0] }) {
-                        Issue.record("impl \(impl) wide=\(wide) \(format) \(policy) x=\(xs[i]) bits=\(Self.hex(xs[i].bitPattern)) kernel=\(got[i]) scalar=\(expected[i])")
+                        Issue.record("impl \(impl) wide=\(wide) \(format) \(policy) x=\(xs[i]) bits=\(hex(xs[i].bitPattern)) kernel=\(got[i]) scalar=\(expected[i])")
                     }
                 }
             }
@@ -137,7 +136,7 @@ extension KernelMatchesScalar {
                     let got = Self.range(impl, codec, start: w.start, count: w.count, wide: wide)
                     if let i = got.indices.first(where: { got[$0] != expected[$0] }), failures < 5 {
                         failures += 1
-                        Issue.record("impl \(impl) \(format) \(policy) pattern=\(Self.hex(w.start &+ UInt32(i))) kernel=\(got[i]) scalar=\(expected[i])")
+                        Issue.record("impl \(impl) \(format) \(policy) pattern=\(hex(w.start &+ UInt32(i))) kernel=\(got[i]) scalar=\(expected[i])")
                     }
                 }
             }
@@ -361,7 +360,7 @@ extension KernelMatchesScalar {
             }
             let bad = mismatches.reduce(0, +)
             print("EXHAUSTIVE \(format) \(policy): \(bad) mismatches over 2^32 patterns (\(String(format: "%.1f", Date().timeIntervalSince(t0))) s)")
-            #expect(bad == 0, "\(format) \(policy): first mismatch at \(KernelMatchesScalar.hex(firstBad.first { _ in true } ?? 0))")
+            #expect(bad == 0, "\(format) \(policy): first mismatch at \(hex(firstBad.first { _ in true } ?? 0))")
         }
     }
 }
