@@ -261,8 +261,8 @@ public final class PendingFile {
 ///
 /// The handler runs at any moment, so it only reads a fixed table of C strings (`unlink` is
 /// async-signal-safe; nothing is allocated or locked there). Registration stores a pointer
-/// into a free slot; a slot is written by one thread at a time under the lock, and pointer
-/// stores are single machine words, which the handler reads whole.
+/// into a free slot; a slot is written by one thread at a time under `handlersInstalled`'s
+/// lock, and pointer stores are single machine words, which the handler reads whole.
 public enum TemporaryFileCleanup {
     static let capacity = 256
     nonisolated(unsafe) static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
@@ -270,29 +270,32 @@ public enum TemporaryFileCleanup {
         p.initialize(repeating: nil, count: capacity)
         return p
     }()
-    static let lock = NSLock()
-    nonisolated(unsafe) static var installed = false
+    /// Whether the signal handlers are installed; its lock also serialises the slot writes.
+    static let handlersInstalled = Locked(false)
 
     /// Registers `path` for removal on a terminating signal; returns its slot (nil when the
     /// table is full: the file is then only removed by the normal paths).
     static func register(_ path: String) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        if !installed { installHandlers() }
-        for i in 0..<capacity where slots[i] == nil {
-            slots[i] = strdup(path)
-            return i
+        handlersInstalled.withLock { installed in
+            if !installed {
+                installHandlers()
+                installed = true
+            }
+            for i in 0..<capacity where slots[i] == nil {
+                slots[i] = strdup(path)
+                return i
+            }
+            return nil
         }
-        return nil
     }
 
     static func unregister(_ slot: Int?) {
         guard let slot else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let p = slots[slot]
-        slots[slot] = nil
-        free(p)
+        handlersInstalled.withLock { _ in
+            let p = slots[slot]
+            slots[slot] = nil
+            free(p)
+        }
     }
 
     /// The signals after which a temporary name must not survive.
@@ -300,7 +303,6 @@ public enum TemporaryFileCleanup {
 
     private static func installHandlers() {
         _ = slots
-        installed = true
         #if canImport(Glibc)
         for sig in terminatingSignals {
             var previous = sigaction()
