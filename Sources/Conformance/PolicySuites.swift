@@ -128,12 +128,16 @@ public enum ProfileSuite {
         }
     }
 
+    /// The rule (shared data, `FloatFormat.rules(for: .mlDtypes)`) that explains a Float32
+    /// difference. Ties differ from the even code only without mantissa bits (every tie is then
+    /// 1.5·2^k); the small-value rule only where the grid rounds down, (s, 1.5·s].
     static func explain32(_ x: Float, format: FloatFormat, overflow: OverflowPolicy) -> Difference? {
+        let rules = format.rules(for: .mlDtypes), s = Float(format.minNormal)
         if x.isNaN && format.nan == .none { return .nanOfNoNaNFormat }
         if x.isInfinite && overflow == .saturating { return .infinityUnderSaturation }
-        if format == .e8m0fnu && x > 0 && x.isFinite && x.significand == 1.5 { return .e8m0TieRoundsUp }
-        if format == .e8m0fnu && x > 0x1p-127 && x <= 0x1.8p-127 { return .e8m0SubnormalUp }
-        if format == .binary16 && x.isNaN { return .binary16NaNPayload }
+        if rules.tieBreak == .evenSignificand && format.mantissaBits == 0 && x > 0 && x.isFinite && x.significand == 1.5 { return .e8m0TieRoundsUp }
+        if rules.smallValueRule == .aboveSmallestRoundsUp && x > s && x <= 1.5 * s { return .e8m0SubnormalUp }
+        if rules.nanPayload == .keptFromFloat32AndFloat64 && x.isNaN { return .binary16NaNPayload }
         return nil
     }
 
@@ -166,9 +170,10 @@ public enum ProfileSuite {
                 // Through Float32 (rule 1): the difference must be the double rounding itself,
                 // or a documented Float32 difference of the value x becomes.
                 var why: Difference?
-                if x.isNaN && format == .binary16 {
+                let rules = format.rules(for: .mlDtypes)
+                if x.isNaN && rules.nanPayload == .keptFromFloat32AndFloat64 {
                     why = .binary16NaNPayload
-                } else if MLDtypesProfile.float64GoesThroughFloat32(format) && b == ml.encode(Float(x)) {
+                } else if rules.roundsFloat64ThroughFloat32 && b == ml.encode(Float(x)) {
                     why = ocp.encode(Float(x)) == b ? .float64DoubleRounding : explain32(Float(x), format: format, overflow: overflow)
                 } else if !x.isFinite {
                     why = explain32(Float(x), format: format, overflow: overflow)

@@ -12,8 +12,13 @@
 /// - `nan`: `.ieee` — exponent all-ones, mantissa non-zero; `.allOnes` — only the all-ones
 ///   magnitude (S.1111.111 in E4M3FN, 0xFF in E8M0FNU); `.negativeZero` — the single code
 ///   1.000…0 ("fnuz": no −0, the sign bit with a zero magnitude is the NaN); `.none`.
-/// - `hasSubnormals == false` (E8M0FNU only): exponent field 0 is the normal value 2^(−bias),
-///   so the format has no zero.
+/// - `hasZero == false` (E8M0FNU only): exponent field 0 is the normal binade 2^(−bias), so the
+///   format has neither a zero nor subnormals. With a zero, exponent field 0 holds the zero and
+///   (given mantissa bits) the subnormals: `hasSubnormals` is derived, never stored.
+///
+/// The descriptor stores only these defining parameters; every limit (`emax`, `maxFinite`,
+/// `minNormal`, `minSubnormal`, …) and every special code is derived from them, and format
+/// families are built by the parametric constructors of `FormatFamilies.swift`.
 ///
 /// Sources: OCP 8-bit Floating Point Specification (OFP8) rev 1.0 Table 1; OCP Microscaling
 /// Formats (MX) v1.0 §5.3–5.4; IEEE 754-2019 §3.6 for binary16; ml_dtypes `float8.h` for the
@@ -47,17 +52,23 @@ public struct FloatFormat: Sendable, Hashable, CustomStringConvertible {
     public let isSigned: Bool
     public let infinity: InfinityEncoding
     public let nan: NaNEncoding
-    /// False only when exponent field 0 is a normal binade (E8M0FNU): then there is no zero.
-    public let hasSubnormals: Bool
+    /// Whether exponent field 0 holds zero (and, with mantissa bits, the subnormals). False only
+    /// for a format whose exponent field 0 is a normal binade (E8M0FNU, OCP MX v1.0 §5.4): it
+    /// has no zero and no subnormals.
+    public let hasZero: Bool
+    /// Which library implements `astype` into this format in the ml_dtypes ecosystem; it decides
+    /// the format's rules under the `.mlDtypes` profile (`ProfileRules`).
+    public let mlDtypesCast: MLDtypesCast
 
     public init(
         name: String, mlDtypesName: String, exponentBits: Int, mantissaBits: Int, bias: Int,
         isSigned: Bool = true, infinity: InfinityEncoding, nan: NaNEncoding,
-        hasSubnormals: Bool = true
+        hasZero: Bool = true, mlDtypesCast: MLDtypesCast = .mlDtypes
     ) {
         precondition(exponentBits >= 1 && mantissaBits >= 0, "format needs an exponent field")
         precondition((isSigned ? 1 : 0) + exponentBits + mantissaBits <= 16, "codes are at most 16 bits")
         precondition(!(infinity == .ieee && nan == .negativeZero), "fnuz formats have no infinity")
+        precondition(hasZero || nan != .negativeZero, "the fnuz NaN takes the place of −0, so the format has a zero")
         self.name = name
         self.mlDtypesName = mlDtypesName
         self.exponentBits = exponentBits
@@ -66,10 +77,19 @@ public struct FloatFormat: Sendable, Hashable, CustomStringConvertible {
         self.isSigned = isSigned
         self.infinity = infinity
         self.nan = nan
-        self.hasSubnormals = hasSubnormals
+        self.hasZero = hasZero
+        self.mlDtypesCast = mlDtypesCast
     }
 
     public var description: String { name }
+
+    /// Whether `other` encodes every code as the same value (same fields, bias and special-value
+    /// rules), whatever its names: what a kernel written for one layout can accept.
+    public func hasSameEncoding(as other: FloatFormat) -> Bool {
+        exponentBits == other.exponentBits && mantissaBits == other.mantissaBits && bias == other.bias
+            && isSigned == other.isSigned && infinity == other.infinity && nan == other.nan
+            && hasZero == other.hasZero
+    }
 
     // MARK: - Field layout
 
@@ -81,8 +101,11 @@ public struct FloatFormat: Sendable, Hashable, CustomStringConvertible {
     public var mantissaMask: UInt16 { UInt16((1 << mantissaBits) - 1) }
     public var maxExponentField: Int { (1 << exponentBits) - 1 }
     /// Whether the format has a distinct −0 code.
-    public var hasNegativeZero: Bool { isSigned && hasSubnormals && nan != .negativeZero }
-    public var hasZero: Bool { hasSubnormals }
+    public var hasNegativeZero: Bool { isSigned && hasZero && nan != .negativeZero }
+    /// Whether exponent field 0 with a non-zero mantissa holds subnormals: a format with a zero
+    /// and at least one mantissa bit (IEEE 754 §3.4). Derived: E8M0FNU has no zero and no
+    /// mantissa, and a zero-only field 0 (no mantissa bits) has no subnormals either.
+    public var hasSubnormals: Bool { hasZero && mantissaBits > 0 }
 
     public func sign(of code: UInt16) -> Bool { code & signMask != 0 }
     public func exponentField(of code: UInt16) -> Int { Int((code & magnitudeMask) >> UInt16(mantissaBits)) }
@@ -107,7 +130,7 @@ public struct FloatFormat: Sendable, Hashable, CustomStringConvertible {
         default: break
         }
         if infinity == .ieee && e == maxExponentField && m == 0 { return .infinity }
-        if !hasSubnormals { return .normal }
+        if !hasZero { return .normal }
         if e == 0 { return m == 0 ? .zero : .subnormal }
         return .normal
     }
@@ -127,9 +150,10 @@ public struct FloatFormat: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    // MARK: - Limits
+    // MARK: - Limits (derived from the parameters above, never tabulated)
 
-    /// The largest finite magnitude code.
+    /// The largest finite magnitude code: the largest magnitude the special-value rules leave
+    /// finite (all-ones less the NaN/∞ codes: E4M3FN 0x7E, E5M2 0x7B, fnuz 0x7F, E8M0FNU 0xFE).
     public var maxFiniteMagnitudeCode: UInt16 {
         var c = magnitudeMask
         while true {
@@ -139,19 +163,30 @@ public struct FloatFormat: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Exponent of the smallest normal binade, i.e. min normal = 2^minNormalExponent.
-    public var minNormalExponent: Int { hasSubnormals ? 1 - bias : -bias }
+    /// emin, the exponent of the smallest normal binade: min normal = 2^minNormalExponent.
+    /// 1 − bias when exponent field 0 holds zero (IEEE 754 §3.3), −bias when it is itself a
+    /// normal binade (E8M0FNU: 2^−127).
+    public var minNormalExponent: Int { hasZero ? 1 - bias : -bias }
+
+    /// emax, the exponent of the largest finite binade: ⌊log2 maxFinite⌋ (IEEE 754 §3.3 emax;
+    /// OCP MX v1.0 §5.3 emax_elem: E4M3 8, E5M2 15, E3M2 4, E2M3 2, E2M1 2). Formats without
+    /// infinities keep the top exponent field for numbers, so their emax exceeds the IEEE
+    /// 2^(w−1) − 1 (E4M3FN 8, not 7).
+    public var emax: Int {
+        let v = finiteValue(of: maxFiniteMagnitudeCode)!
+        return v.exponent + (Int.bitWidth - 1 - v.significand.leadingZeroBitCount)
+    }
 
     /// Largest finite value as a Double (exact: every format here fits in binary64).
     public var maxFinite: Double { Self.double(finiteValue(of: maxFiniteMagnitudeCode)!) }
-    /// Smallest positive normal value.
+    /// Smallest positive normal value, 2^minNormalExponent.
     public var minNormal: Double { Double(sign: .plus, exponent: minNormalExponent, significand: 1) }
-    /// Smallest positive value (subnormal where the format has them).
-    public var minPositive: Double {
-        hasSubnormals && mantissaBits > 0
-            ? Double(sign: .plus, exponent: minNormalExponent - mantissaBits, significand: 1)
-            : minNormal
+    /// Smallest positive subnormal, 2^(minNormalExponent − mantissaBits); nil without subnormals.
+    public var minSubnormal: Double? {
+        hasSubnormals ? Double(sign: .plus, exponent: minNormalExponent - mantissaBits, significand: 1) : nil
     }
+    /// Smallest positive value: the smallest subnormal where the format has them, else min normal.
+    public var minPositive: Double { minSubnormal ?? minNormal }
 
     /// Exact `Double` of a finite value triple (every code of every format here is a Double).
     public static func double(_ v: (negative: Bool, significand: Int, exponent: Int)) -> Double {

@@ -1,59 +1,36 @@
 /// The formats QuantCheck knows, with the numbers of OCP OFP8 rev 1.0 Table 1, OCP MX v1.0
-/// §5.3–5.4, IEEE 754-2019 and ml_dtypes 0.6. Adding a format means adding a descriptor here
-/// (and its golden table): the codec, oracle and suites are generic.
+/// §5.3–5.4, IEEE 754-2019 and ml_dtypes 0.6. Adding a format means adding a descriptor here —
+/// one call of a family constructor (`FormatFamilies.swift`) — and its golden table: the codec,
+/// oracle and suites are generic.
 extension FloatFormat {
     /// OCP OFP8 E4M3: bias 7, no infinity, NaN S.1111.111, max 448, −0.
-    public static let e4m3fn = FloatFormat(
-        name: "e4m3fn", mlDtypesName: "float8_e4m3fn", exponentBits: 4, mantissaBits: 3, bias: 7,
-        infinity: .none, nan: .allOnes)
+    public static let e4m3fn = ocpStyle(exponentBits: 4, mantissaBits: 3, nan: .allOnes)
     /// OCP OFP8 E5M2: IEEE-style, bias 15, ±∞ S.11111.00, max 57344.
-    public static let e5m2 = FloatFormat(
-        name: "e5m2", mlDtypesName: "float8_e5m2", exponentBits: 5, mantissaBits: 2, bias: 15,
-        infinity: .ieee, nan: .ieee)
+    public static let e5m2 = ieeeLike(exponentBits: 5, mantissaBits: 2)
     /// Graphcore/AMD "fnuz" E4M3: bias 8, NaN 0x80, no −0, no infinity, max 240.
-    public static let e4m3fnuz = FloatFormat(
-        name: "e4m3fnuz", mlDtypesName: "float8_e4m3fnuz", exponentBits: 4, mantissaBits: 3, bias: 8,
-        infinity: .none, nan: .negativeZero)
+    public static let e4m3fnuz = fnuz(exponentBits: 4, mantissaBits: 3)
     /// fnuz E5M2: bias 16, NaN 0x80, no −0, no infinity, max 57344.
-    public static let e5m2fnuz = FloatFormat(
-        name: "e5m2fnuz", mlDtypesName: "float8_e5m2fnuz", exponentBits: 5, mantissaBits: 2, bias: 16,
-        infinity: .none, nan: .negativeZero)
+    public static let e5m2fnuz = fnuz(exponentBits: 5, mantissaBits: 2)
     /// Graphcore E4M3 with bias 11, fnuz: max 30.
-    public static let e4m3b11fnuz = FloatFormat(
-        name: "e4m3b11fnuz", mlDtypesName: "float8_e4m3b11fnuz", exponentBits: 4, mantissaBits: 3,
-        bias: 11, infinity: .none, nan: .negativeZero)
+    public static let e4m3b11fnuz = fnuz(exponentBits: 4, mantissaBits: 3, bias: 11)
     /// IEEE-like E4M3 (ml_dtypes `float8_e4m3`): bias 7, ±∞, IEEE NaNs, max 240.
-    public static let e4m3 = FloatFormat(
-        name: "e4m3", mlDtypesName: "float8_e4m3", exponentBits: 4, mantissaBits: 3, bias: 7,
-        infinity: .ieee, nan: .ieee)
+    public static let e4m3 = ieeeLike(exponentBits: 4, mantissaBits: 3)
     /// IEEE-like E3M4 (ml_dtypes `float8_e3m4`): bias 3, ±∞, IEEE NaNs, max 15.5.
-    public static let e3m4 = FloatFormat(
-        name: "e3m4", mlDtypesName: "float8_e3m4", exponentBits: 3, mantissaBits: 4, bias: 3,
-        infinity: .ieee, nan: .ieee)
+    public static let e3m4 = ieeeLike(exponentBits: 3, mantissaBits: 4)
     /// OCP MX E8M0 scale: unsigned, bias 127, no zero, NaN 0xFF, 2^−127 … 2^127.
-    public static let e8m0fnu = FloatFormat(
-        name: "e8m0fnu", mlDtypesName: "float8_e8m0fnu", exponentBits: 8, mantissaBits: 0, bias: 127,
-        isSigned: false, infinity: .none, nan: .allOnes, hasSubnormals: false)
+    public static let e8m0fnu = scaleFormat(exponentBits: 8)
     /// OCP MX FP6 E2M3: bias 1, no infinity, no NaN, max 7.5.
-    public static let e2m3fn = FloatFormat(
-        name: "e2m3fn", mlDtypesName: "float6_e2m3fn", exponentBits: 2, mantissaBits: 3, bias: 1,
-        infinity: .none, nan: .none)
+    public static let e2m3fn = ocpStyle(exponentBits: 2, mantissaBits: 3, nan: .none)
     /// OCP MX FP6 E3M2: bias 3, no infinity, no NaN, max 28.
-    public static let e3m2fn = FloatFormat(
-        name: "e3m2fn", mlDtypesName: "float6_e3m2fn", exponentBits: 3, mantissaBits: 2, bias: 3,
-        infinity: .none, nan: .none)
+    public static let e3m2fn = ocpStyle(exponentBits: 3, mantissaBits: 2, nan: .none)
     /// OCP MX FP4 E2M1: bias 1, no infinity, no NaN, max 6.
-    public static let e2m1fn = FloatFormat(
-        name: "e2m1fn", mlDtypesName: "float4_e2m1fn", exponentBits: 2, mantissaBits: 1, bias: 1,
-        infinity: .none, nan: .none)
-    /// IEEE 754 binary16 as a conversion target.
-    public static let binary16 = FloatFormat(
-        name: "binary16", mlDtypesName: "float16", exponentBits: 5, mantissaBits: 10, bias: 15,
-        infinity: .ieee, nan: .ieee)
-    /// bfloat16 as a conversion target.
-    public static let bfloat16 = FloatFormat(
-        name: "bfloat16", mlDtypesName: "bfloat16", exponentBits: 8, mantissaBits: 7, bias: 127,
-        infinity: .ieee, nan: .ieee)
+    public static let e2m1fn = ocpStyle(exponentBits: 2, mantissaBits: 1, nan: .none)
+    /// IEEE 754 binary16 as a conversion target. Under ml_dtypes it is numpy's own `float16`,
+    /// whose casts numpy implements (`ProfileRules`).
+    public static let binary16 = ieeeLike(
+        exponentBits: 5, mantissaBits: 10, name: "binary16", mlDtypesName: "float16", mlDtypesCast: .numpy)
+    /// bfloat16 as a conversion target (ml_dtypes `bfloat16`).
+    public static let bfloat16 = ieeeLike(exponentBits: 8, mantissaBits: 7, name: "bfloat16", mlDtypesName: "bfloat16")
 
     /// Every known format, narrow formats first.
     public static let all: [FloatFormat] = [

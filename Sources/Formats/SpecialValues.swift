@@ -7,12 +7,12 @@ extension FloatFormat {
     ///
     /// - Formats with a NaN: `canonicalNaN(negative:)` in both profiles (ml_dtypes 0.6 emits the
     ///   same codes: e4m3fn 0x7F/0xFF, e5m2 0x7E/0xFE, fnuz 0x80, e8m0fnu 0xFF).
-    /// - Formats without NaN (E2M3FN, E3M2FN, E2M1FN): **documented choice** — `.ocp` maps NaN to
-    ///   a zero of the NaN's sign; `.mlDtypes` reproduces ml_dtypes 0.6, which yields the zero of
-    ///   the *opposite* sign (+NaN → −0, −NaN → +0).
+    /// - Formats without NaN (E2M3FN, E3M2FN, E2M1FN): the profile's `nanWithoutEncoding` —
+    ///   **documented choice** `.ocp`: a zero of the NaN's sign; `.mlDtypes` reproduces ml_dtypes
+    ///   0.6, which yields the zero of the *opposite* sign (+NaN → −0, −NaN → +0).
     public func codeForNaN(negative: Bool, profile: CompatibilityProfile) -> UInt16 {
         if let n = canonicalNaN(negative: negative) { return n }
-        let zeroNegative = profile == .mlDtypes ? !negative : negative
+        let zeroNegative = rules(for: profile).nanWithoutEncoding == .zeroOfOppositeSign ? !negative : negative
         return zeroCode(negative: zeroNegative)!
     }
 
@@ -20,10 +20,11 @@ extension FloatFormat {
     ///
     /// OCP Table 3: SAT → ±max; NONSAT → ±∞ where the format has infinities, else NaN.
     /// Formats with neither always saturate. E8M0FNU is unsigned: −∞ is NaN.
-    /// `.mlDtypes`: ml_dtypes' saturating conversion keeps ∞ → ∞ (or NaN), deviating from Table 3.
+    /// `.mlDtypes` (`ProfileRules.saturationKeepsInfinity`): ml_dtypes' saturating conversion
+    /// keeps ∞ → ∞ (or NaN), deviating from Table 3.
     public func codeForInfinity(negative: Bool, policy: ConversionPolicy) -> UInt16 {
         if negative && !isSigned { return canonicalNaN(negative: true)! }
-        let saturate = policy.overflow == .saturating && policy.profile == .ocp
+        let saturate = policy.overflow == .saturating && !rules(for: policy.profile).saturationKeepsInfinity
         if saturate || (infinity == .none && nan == .none) { return maxFiniteCode(negative: negative) }
         if let inf = infinityCode(negative: negative) { return inf }
         return canonicalNaN(negative: negative)!

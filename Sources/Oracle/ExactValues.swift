@@ -157,7 +157,7 @@ public struct ExactValueTable: Sendable {
         var s = "QuantCheck exact values of \(f.name) (\(f.mlDtypesName)): "
         s += f.isSigned ? "sign 1, " : "unsigned, "
         s += "exponent \(f.exponentBits), mantissa \(f.mantissaBits), bias \(f.bias); "
-        if f.hasSubnormals {
+        if f.hasZero {
             s += "value = (-1)^s * 2^(e-bias) * (1 + m/2^M) for e >= 1, (-1)^s * 2^(1-bias) * m/2^M for e = 0"
         } else {
             s += "value = 2^(e-bias) for every e (no zero, no subnormals)"

@@ -7,9 +7,10 @@ import Formats
 ///
 /// With `M` mantissa bits, a positive x with 2^E ≤ x < 2^(E+1) lies on the grid of quantum
 ///
-///     2^q,  q = max(E, minNormalExponent) − M     (formats with subnormals: below the
-///                                                   normal range the quantum stays fixed)
-///     2^q,  q = E − M                             (formats without subnormals, E ≥ minNormal)
+///     2^q,  q = max(E, minNormalExponent) − M     (formats with a zero: below the normal
+///                                                   range the quantum stays fixed, giving
+///                                                   the subnormals, or just 0 when M = 0)
+///     2^q,  q = E − M                             (formats without zero, E ≥ minNormal)
 ///
 /// so its neighbours are n·2^q and (n+1)·2^q with n = ⌊x / 2^q⌋ < 2^(M+1). Grid points are
 /// written `significand · 2^quantumExponent`.
@@ -17,27 +18,31 @@ struct MagnitudeGrid: Sendable, Hashable {
     let mantissaBits: Int
     /// The smallest normal magnitude is 2^minNormalExponent.
     let minNormalExponent: Int
-    /// Whether the grid continues below the normal range with fixed quantum down to zero.
-    let hasSubnormals: Bool
+    /// Whether the grid continues below the normal range with fixed quantum down to zero
+    /// (`FloatFormat.hasZero`).
+    let hasZero: Bool
     /// Exponent bias, used only to number grid points like codes (tie-to-even-code parity).
     let bias: Int
 
     init(format: FloatFormat) {
         mantissaBits = format.mantissaBits
         minNormalExponent = format.minNormalExponent
-        hasSubnormals = format.hasSubnormals
+        hasZero = format.hasZero
         bias = format.bias
     }
 
-    init(mantissaBits: Int, minNormalExponent: Int, hasSubnormals: Bool, bias: Int) {
+    init(mantissaBits: Int, minNormalExponent: Int, hasZero: Bool, bias: Int) {
         self.mantissaBits = mantissaBits
         self.minNormalExponent = minNormalExponent
-        self.hasSubnormals = hasSubnormals
+        self.hasZero = hasZero
         self.bias = bias
     }
 
-    /// IEEE 754 binary32: 23 fraction bits, min normal 2^−126, subnormals.
-    static let binary32 = MagnitudeGrid(mantissaBits: 23, minNormalExponent: -126, hasSubnormals: true, bias: 127)
+    /// IEEE 754 binary32: 23 fraction bits, min normal 2^−126, subnormals, bias = emax = 127
+    /// (§3.3) — the parameters of Swift's `Float`, which is binary32.
+    static let binary32 = MagnitudeGrid(
+        mantissaBits: Float.significandBitCount, minNormalExponent: Int(Float.leastNormalMagnitude.exponent),
+        hasZero: true, bias: Int(Float.greatestFiniteMagnitude.exponent))
 
     /// A grid point `significand · 2^quantumExponent`, normalised so that a normal point has
     /// 2^M ≤ significand < 2^(M+1).
@@ -79,8 +84,9 @@ struct MagnitudeGrid: Sendable, Hashable {
     enum TieBreak: Sendable, Hashable {
         /// The grid point whose (extended) code is even: IEEE 754 roundTiesToEven.
         case evenCode
-        /// The larger magnitude.
-        case awayFromZero
+        /// The grid point whose integer significand (implicit bit included) is even. The same
+        /// as `evenCode` for M ≥ 1; for M = 0 every normal significand is 1, so ties go up.
+        case evenSignificand
     }
 
     /// The result of rounding one positive magnitude onto the grid.
@@ -95,13 +101,13 @@ struct MagnitudeGrid: Sendable, Hashable {
 
     /// Rounds the positive finite magnitude `x` (any MPFR number) onto the grid: the neighbours
     /// and the midpoint are built exactly in MPFR and compared with `x` exactly. Returns nil
-    /// for a grid without subnormals when x < 2^minNormalExponent (there is no lower neighbour).
+    /// for a grid without zero when x < 2^minNormalExponent (there is no lower neighbour).
     func round(_ x: MPFRNumber, _ direction: Direction, scratch: GridScratch) -> Rounded? {
         precondition(x.isFinite && x.signum > 0, "grid rounding takes a positive finite magnitude")
         let M = mantissaBits
         let E = x.exponent - 1                              // 2^E ≤ x < 2^(E+1)
-        if !hasSubnormals && E < minNormalExponent { return nil }
-        let q = (hasSubnormals ? max(E, minNormalExponent) : E) - M
+        if !hasZero && E < minNormalExponent { return nil }
+        let q = (hasZero ? max(E, minNormalExponent) : E) - M
 
         // n = ⌊x / 2^q⌋: the scaling by 2^−q is exact, the floor is one directed rounding.
         scratch.scaled.resetPrecision(max(x.precision, 2))
@@ -133,7 +139,7 @@ struct MagnitudeGrid: Sendable, Hashable {
                     takeUpper = vsMid > 0
                 } else {
                     switch tie {
-                    case .awayFromZero: takeUpper = true
+                    case .evenSignificand: takeUpper = lower.significand & 1 != 0
                     case .evenCode: takeUpper = extendedCode(lower) & 1 != 0
                     }
                 }

@@ -39,85 +39,6 @@ public enum OracleInput: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The deviations of a compatibility profile from the specification's rounding, beyond the
-/// special-value codes that `SpecialValues.swift` already selects by profile.
-///
-/// `.ocp` has none. `.mlDtypes` reproduces ml_dtypes 0.6 `astype` — see
-/// `mlDtypesAdjustments(for:)`, the one place these rules live.
-public struct ProfileAdjustments: Sendable, Hashable, CustomStringConvertible {
-    public enum TieBreak: String, Sendable, Hashable {
-        /// IEEE roundTiesToEven: the even code (even significand; for E8M0FNU, which has no
-        /// mantissa, the even biased exponent).
-        case evenCode
-        /// The larger magnitude.
-        case awayFromZero
-    }
-
-    /// How a format without zero or subnormals (E8M0FNU) rounds positive values below twice
-    /// its smallest value s = 2^minNormalExponent, under round-to-nearest.
-    public enum SmallValueRule: String, Sendable, Hashable {
-        /// The specification: below s → s (the only candidate); in [s, 2s) round on the grid
-        /// {s, 2s} like any other binade.
-        case grid
-        /// ml_dtypes: x ≤ s → s, s < x < 2s → 2s. (Its conversion rounds a Float32 subnormal
-        /// to the subnormal grid {0, 2^−126} of a format that has none, and reads 0 as code 0.)
-        case aboveSmallestRoundsUp = "above-smallest-rounds-up"
-    }
-
-    /// Float64 inputs are first rounded to Float32 (round to nearest even, IEEE binary32
-    /// range: overflow to ±∞, underflow to ±0) and the Float32 is then converted.
-    public var roundsFloat64ThroughFloat32: Bool
-    /// How `.toNearestOrEven` breaks an exact tie.
-    public var tieBreak: TieBreak
-    /// How `.toNearestOrEven` treats positive values below twice the smallest value of a
-    /// format without zero (ignored for other formats).
-    public var smallValueRule: SmallValueRule
-
-    public init(roundsFloat64ThroughFloat32: Bool = false, tieBreak: TieBreak = .evenCode,
-                smallValueRule: SmallValueRule = .grid) {
-        self.roundsFloat64ThroughFloat32 = roundsFloat64ThroughFloat32
-        self.tieBreak = tieBreak
-        self.smallValueRule = smallValueRule
-    }
-
-    /// The specification: direct rounding of every input, ties to the even code.
-    public static let none = ProfileAdjustments()
-
-    public static func adjustments(for format: FloatFormat, profile: CompatibilityProfile) -> ProfileAdjustments {
-        switch profile {
-        case .ocp: return .none
-        case .mlDtypes: return mlDtypesAdjustments(for: format)
-        }
-    }
-
-    /// ml_dtypes 0.6 `numpy.ndarray.astype` behaviour (Golden/mldtypes/README.md, rules 1 and 5,
-    /// measured on every golden input):
-    ///
-    /// 1. Float64 input is converted to Float32 first (RNE) and then to the target, so it is
-    ///    rounded twice (ml_dtypes PR #401): −431.99999999999994 → E4M3FN gives −448 (0xFE)
-    ///    where the correctly rounded result is −416 (0xFD). Every target except `binary16`,
-    ///    whose conversion is numpy's own, correctly rounded from the Float64 bits.
-    /// 2. E8M0FNU rounds ties away from zero (up) — the tie bit of ml_dtypes'
-    ///    `RoundBitsToNearestEven` is the implicit leading 1 when the target has no mantissa.
-    /// 3. E8M0FNU maps positive values in (2^−127, 2^−126) to 2^−126 (code 0x01) and values
-    ///    ≤ 2^−127 to code 0x00 (`SmallValueRule.aboveSmallestRoundsUp`).
-    ///
-    /// Rules 2–3 concern round-to-nearest (the only rounding ml_dtypes offers); directed rules
-    /// under `.mlDtypes` use the grid. NaN/∞ codes come from `FloatFormat`'s special-value
-    /// functions; numpy's NaN-payload propagation into `binary16` is not modelled.
-    public static func mlDtypesAdjustments(for format: FloatFormat) -> ProfileAdjustments {
-        let noZeroNoMantissa = format.mantissaBits == 0 && !format.hasSubnormals
-        return ProfileAdjustments(
-            roundsFloat64ThroughFloat32: format != .binary16,
-            tieBreak: noZeroNoMantissa ? .awayFromZero : .evenCode,
-            smallValueRule: noZeroNoMantissa ? .aboveSmallestRoundsUp : .grid)
-    }
-
-    public var description: String {
-        "float64→float32 first: \(roundsFloat64ThroughFloat32), ties: \(tieBreak.rawValue), small values: \(smallValueRule.rawValue)"
-    }
-}
-
 /// What happened to one input, for explaining a counterexample.
 public struct RoundingTrace: Sendable, Hashable, CustomStringConvertible {
     public enum Event: String, Sendable, Hashable {
@@ -168,7 +89,15 @@ public struct RoundingTrace: Sendable, Hashable, CustomStringConvertible {
 /// Correct rounding of a single input into a format under a deterministic `ConversionPolicy`,
 /// derived from the format definition in MPFR.
 ///
-/// For a finite non-zero input x (after the profile's pre-rounding, see `ProfileAdjustments`):
+/// The profile's departures from the specification are data, `FloatFormat.rules(for:)`
+/// (`ProfileRules`), the same the production codec reads; the oracle computes each of them on
+/// its own, in MPFR: the Float32 pre-rounding of Float64 inputs (`roundsFloat64ThroughFloat32`),
+/// the tie-break (`tieBreak`, on the grid) and the small-value rule of formats without zero
+/// (`smallValueRule`). NaN/∞ codes come from `FloatFormat`'s special-value functions, which read
+/// the same rules; `NaNPayload.keptFromFloat32AndFloat64` (numpy float16) is not modelled: the
+/// oracle gives the canonical NaN.
+///
+/// For a finite non-zero input x (after the profile's pre-rounding):
 ///
 /// 1. Unsigned format and x < 0 → NaN. No-zero format (E8M0FNU) and |x| below the smallest
 ///    value → the smallest code, in every direction.
@@ -190,7 +119,8 @@ public struct RoundingTrace: Sendable, Hashable, CustomStringConvertible {
 public struct RoundingOracle: Sendable {
     public let format: FloatFormat
     public let policy: ConversionPolicy
-    public let adjustments: ProfileAdjustments
+    /// The profile's rules for `format`.
+    public let rules: ProfileRules
     /// Max finite magnitude, from the exact value of `format.maxFiniteMagnitudeCode`.
     public let maxFinite: Double
     let grid: MagnitudeGrid
@@ -204,7 +134,7 @@ public struct RoundingOracle: Sendable {
         }
         self.format = format
         self.policy = policy
-        self.adjustments = ProfileAdjustments.adjustments(for: format, profile: policy.profile)
+        self.rules = format.rules(for: policy.profile)
         self.maxFiniteMagnitudeCode = format.maxFiniteMagnitudeCode
         self.maxFinite = ExactValueTable.value(of: maxFiniteMagnitudeCode, in: format).double
         self.grid = MagnitudeGrid(format: format)
@@ -244,7 +174,7 @@ public struct RoundingOracle: Sendable {
     func trace(_ input: OracleInput, scratch: GridScratch) -> RoundingTrace {
         let inputValue = input.exactValue
         var value = inputValue
-        if case .float64 = input, adjustments.roundsFloat64ThroughFloat32 {
+        if case .float64 = input, rules.roundsFloat64ThroughFloat32 {
             value = Self.roundToFloat32NearestEven(inputValue, scratch: scratch)
         }
         let negative = value.sign == .minus
@@ -268,17 +198,21 @@ public struct RoundingOracle: Sendable {
 
         let direction: MagnitudeGrid.Direction
         switch policy.rounding {
-        case .toNearestOrEven: direction = .nearest(adjustments.tieBreak == .evenCode ? .evenCode : .awayFromZero)
+        case .toNearestOrEven:
+            switch rules.tieBreak {
+            case .evenCode: direction = .nearest(.evenCode)
+            case .evenSignificand: direction = .nearest(.evenSignificand)
+            }
         case .towardZero: direction = .towardZero
         case .up: direction = negative ? .towardZero : .awayFromZero
         case .down: direction = negative ? .awayFromZero : .towardZero
         case .stochastic: preconditionFailure("rejected in init")
         }
 
-        if adjustments.smallValueRule == .aboveSmallestRoundsUp, policy.rounding == .toNearestOrEven,
-           !format.hasSubnormals, !negative {
+        if rules.smallValueRule == .aboveSmallestRoundsUp, policy.rounding == .toNearestOrEven,
+           !format.hasZero, !negative {
             // value < 2^(minNormal+1): code 0 at or below 2^minNormal, else code 1 (see
-            // ProfileAdjustments.SmallValueRule).
+            // ProfileRules.SmallValueRule).
             let smallest = Double(sign: .plus, exponent: format.minNormalExponent, significand: 1)
             if value < 2 * smallest {
                 return value <= smallest ? done(.belowSmallest, 0) : done(.finite, 1)

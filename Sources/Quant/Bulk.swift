@@ -61,7 +61,7 @@ extension NarrowFloatCodec {
 
     /// Whether the bulk path can use the vectorised kernels (everything but stochastic rounding).
     var usesKernel: Bool {
-        policy.rounding != .stochastic && !(policy.profile == .mlDtypes && MLDtypesProfile.needsScalarPath(format))
+        policy.rounding != .stochastic && MLDtypesProfile.kernelsModel(rules)
     }
 
     // MARK: - Bulk encode
@@ -151,9 +151,9 @@ extension NarrowFloatCodec {
     }
 
     /// Whether bulk Float64 input can go through the Float32 kernels: deterministic rounding
-    /// under the `ocp` profile (stochastic rounding needs the exact distance to both
-    /// neighbours; the `ml_dtypes` profile deliberately double-rounds some formats, which the
-    /// scalar path reproduces).
+    /// where the profile rounds Float64 directly (stochastic rounding needs the exact distance
+    /// to both neighbours; `ProfileRules.roundsFloat64ThroughFloat32` — the `ml_dtypes` profile —
+    /// deliberately double-rounds, which the scalar path reproduces).
     ///
     /// Why it stays correctly rounded: each input is first rounded **to odd** at Float32's 24
     /// bits (RO₂₄: the exact value if representable, else whichever of its two Float32
@@ -169,7 +169,7 @@ extension NarrowFloatCodec {
     /// beyond every format's overflow threshold. NaN stays NaN with its sign. The exhaustive
     /// Float64 suite checks this path against MPFR as well as the scalar one.
     var float64TakesFloat32Kernel: Bool {
-        usesKernel && policy.profile == .ocp
+        usesKernel && !rules.roundsFloat64ThroughFloat32
     }
 
     /// Converts `count` doubles to RO₂₄ (`alg_to_odd_f64`, the rounding the scaled FP8/MX

@@ -25,8 +25,9 @@ import Formats
 ///
 /// Float64 input is rounded directly from its exact value (no double rounding through Float32;
 /// cf. ml_dtypes #401: −431.99999999999994 → E4M3FN gives −416) except under the `.mlDtypes`
-/// profile, which reproduces that library's `astype` choices code for code (see
-/// `MLDtypesProfile` and `Golden/mldtypes/README.md`).
+/// profile, which reproduces that library's `astype` choices code for code: the codec reads the
+/// profile's rules from `FloatFormat.rules(for:)` (`ProfileRules`, evidence in
+/// `Golden/mldtypes/README.md`) and computes their codes in `MLDtypesProfile`.
 public struct NarrowFloatCodec: Sendable {
     public let format: FloatFormat
     public let policy: ConversionPolicy
@@ -38,6 +39,10 @@ public struct NarrowFloatCodec: Sendable {
     @usableFromInline let maxMagnitude: Int
     @usableFromInline let signMask: UInt16
     @usableFromInline let tieParityFromSignificand: Bool
+    /// The profile's rules for this format (data shared with the oracle and the suites).
+    @usableFromInline let rules: ProfileRules
+    /// Set when `rules.smallValueRule` is `.aboveSmallestRoundsUp`.
+    @usableFromInline let smallValueBounds: MLDtypesProfile.SmallValueBounds?
     @usableFromInline let tables: DecodeTables
 
     public init(format: FloatFormat, policy: ConversionPolicy = ConversionPolicy()) {
@@ -48,7 +53,9 @@ public struct NarrowFloatCodec: Sendable {
         codeOffset = format.mantissaBits + format.bias - 1
         maxMagnitude = Int(format.maxFiniteMagnitudeCode)
         signMask = format.signMask
-        tieParityFromSignificand = policy.profile == .mlDtypes && MLDtypesProfile.tiesOnSignificand(format)
+        rules = format.rules(for: policy.profile)
+        tieParityFromSignificand = rules.tieBreak == .evenSignificand
+        smallValueBounds = rules.smallValueRule == .aboveSmallestRoundsUp ? MLDtypesProfile.SmallValueBounds(format) : nil
         tables = DecodeTables.shared(for: format)
     }
 
@@ -66,17 +73,17 @@ public struct NarrowFloatCodec: Sendable {
         let negative = bits >> 31 != 0
         let a = bits & 0x7FFF_FFFF
         if a >= 0x7F80_0000 {
-            if a > 0x7F80_0000 && policy.profile == .mlDtypes && format == .binary16 {
-                return MLDtypesProfile.binary16NaN(negative: negative, payload: UInt64(a & 0x7F_FFFF) >> 13)
+            if a > 0x7F80_0000 && rules.nanPayload == .keptFromFloat32AndFloat64 {
+                return MLDtypesProfile.nanKeepingPayload(format, negative: negative, fraction: UInt64(a & 0x7F_FFFF), fractionBits: 23)
             }
             return nonFinite(negative: negative, isNaN: a > 0x7F80_0000)
         }
-        let expField = Int(a >> 23)
-        let m = UInt64(a & 0x7F_FFFF)
-        if expField == 0 && m != 0 && !negative && policy.profile == .mlDtypes,
-           let code = MLDtypesProfile.float32SubnormalCode(format, fraction: UInt32(m)) {
+        if a != 0 && !negative, let bounds = smallValueBounds,
+           let code = MLDtypesProfile.smallValueCode(magnitudeBits: a, bounds: bounds) {
             return code
         }
+        let expField = Int(a >> 23)
+        let m = UInt64(a & 0x7F_FFFF)
         return encodeNumber(
             negative: negative, significand: expField == 0 ? m : m | 0x80_0000,
             exponent: expField == 0 ? -149 : expField - 150, randomBits: randomBits)
@@ -88,15 +95,15 @@ public struct NarrowFloatCodec: Sendable {
     }
 
     public func encode(_ x: Double, randomBits: UInt64) -> UInt16 {
-        if policy.profile == .mlDtypes && MLDtypesProfile.float64GoesThroughFloat32(format) {
+        if rules.roundsFloat64ThroughFloat32 {
             return encode(Float(x), randomBits: randomBits)
         }
         let bits = x.bitPattern
         let negative = bits >> 63 != 0
         let a = bits & 0x7FFF_FFFF_FFFF_FFFF
         if a >= 0x7FF0_0000_0000_0000 {
-            if a > 0x7FF0_0000_0000_0000 && policy.profile == .mlDtypes && format == .binary16 {
-                return MLDtypesProfile.binary16NaN(negative: negative, payload: (a & 0xF_FFFF_FFFF_FFFF) >> 42)
+            if a > 0x7FF0_0000_0000_0000 && rules.nanPayload == .keptFromFloat32AndFloat64 {
+                return MLDtypesProfile.nanKeepingPayload(format, negative: negative, fraction: a & 0xF_FFFF_FFFF_FFFF, fractionBits: 52)
             }
             return nonFinite(negative: negative, isNaN: a > 0x7FF0_0000_0000_0000)
         }
@@ -114,8 +121,10 @@ public struct NarrowFloatCodec: Sendable {
 
     /// bfloat16 bit pattern → code (a bfloat16 is the top half of a Float32).
     public func encode(bfloat16Bits b: UInt16) -> UInt16 {
-        if b & 0x7FFF > 0x7F80 && policy.profile == .mlDtypes && format == .binary16 {
-            return format.codeForNaN(negative: b & 0x8000 != 0, profile: .mlDtypes)  // Eigen::half: canonical
+        if b & 0x7FFF > 0x7F80 && rules.nanPayload == .keptFromFloat32AndFloat64 {
+            // Only numpy's Float32/Float64 casts keep payloads; bfloat16 → float16 is ml_dtypes'
+            // cast (Eigen::half), which gives the canonical NaN.
+            return format.codeForNaN(negative: b & 0x8000 != 0, profile: policy.profile)
         }
         return encode(Float(bitPattern: UInt32(b) << 16))
     }

@@ -116,6 +116,10 @@ public enum FP8Scaling {
         }
     }
 
+    /// The positive binary16 range [min subnormal, max finite] = [2^−24, 65504], from the
+    /// `binary16` descriptor (exact in Float32).
+    static let float16StorageRange = Float(FloatFormat.binary16.minPositive)...Float(FloatFormat.binary16.maxFinite)
+
     /// RU₁₆(1/scale): the least binary16 value ≥ the exact reciprocal of the positive Float32
     /// encode multiplier `scale`, clamped to [2^−24, 65504].
     ///
@@ -124,7 +128,7 @@ public enum FP8Scaling {
     /// reciprocal and amax·(1/result) could exceed the format max. So the candidate is checked
     /// exactly: r ≥ 1/scale ⇔ r·scale ≥ 1, and r·scale is exact in Float64 (11 × 24 bits).
     static func float16DecodeMultiplier(encodeScale scale: Float) -> Float {
-        let maxHalf: Float = 65504, minHalf = Float(sign: .plus, exponent: -24, significand: 1)
+        let minHalf = float16StorageRange.lowerBound, maxHalf = float16StorageRange.upperBound
         let covers = { (r: Float) -> Bool in Double(r) * Double(scale) >= 1 }
         if !covers(maxHalf) { return maxHalf }
         if covers(minHalf) { return minHalf }

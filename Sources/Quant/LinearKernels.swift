@@ -142,14 +142,14 @@ public struct FP8GEMVWeights: Sendable {
     /// From an E4M3FN `FP8Tensor` [out, in] with per-tensor, per-channel/per-token or block-wise
     /// scales. Throws for another format, rank ≠ 2, NaN codes or non-finite scales.
     public init(_ t: FP8Tensor) throws {
-        guard t.format == .e4m3fn else {
+        guard t.format.hasSameEncoding(as: .e4m3fn) else {
             throw QuantError.unsupportedFormat(format: t.format.name, reason: "the FP8 GEMV kernel decodes E4M3FN")
         }
         guard t.shape.rank == 2 else {
             throw QuantError.rankMismatch(what: "FP8 GEMV weights [out, in]", expected: "2", actual: t.shape.rank)
         }
         let rows = t.shape.dimensions[0], cols = t.shape.dimensions[1]
-        if let i = t.codes.firstIndex(where: { $0 & 0x7F == 0x7F }) {
+        if let i = t.codes.firstIndex(where: { t.format.classify(UInt16($0)) == .nan }) {
             throw QuantError.valueOutOfRange(what: "E4M3FN weight codes", index: i, value: .nan, allowed: "finite codes")
         }
         for (i, s) in t.scaleInverses.enumerated() where !s.isFinite {

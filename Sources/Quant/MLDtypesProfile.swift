@@ -1,43 +1,53 @@
 import Formats
 
-/// The finite-rounding choices of ml_dtypes 0.6 that differ from the OCP rules (its special-value
-/// choices live in `FloatFormat`'s special-value rules). Reproduced under profile `.mlDtypes`
-/// so a team leaving ml_dtypes can check bit-for-bit against it. Evidence and the full list:
+/// The production codec's implementation of the `.mlDtypes` profile's rules. The rules
+/// themselves are data, `FloatFormat.rules(for:)` (`ProfileRules`), shared with the oracle and
+/// the profile suite; this file only computes the codes the codec needs for them. Evidence:
 /// `Golden/mldtypes/README.md`.
 public enum MLDtypesProfile {
-    /// Rule 1: `astype` from Float64 rounds to Float32 first (ml_dtypes `NPyCast` goes through
-    /// `float`; issue #401: −431.99999999999994 → E4M3FN gives −448, not −416) — for every
-    /// ml_dtypes target, E8M0FNU and bfloat16 included. numpy's own float16 rounds directly.
-    public static func float64GoesThroughFloat32(_ format: FloatFormat) -> Bool {
-        format != .binary16
+    /// `SmallValueRule.aboveSmallestRoundsUp` for a positive, non-zero Float32 magnitude `a`
+    /// (bit pattern): code 0 for x ≤ s, code 1 for s < x < 2s, nil from 2s on (the ordinary
+    /// rounding), with s = 2^minNormalExponent. ml_dtypes reaches it through its subnormal
+    /// path, whose inputs are the Float32 subnormals: for E8M0FNU 2s = 2^−126 is exactly the
+    /// smallest Float32 normal, so x ≤ 2^−127 (fraction ≤ 0x400000) → 0x00, above → 0x01.
+    @inline(__always)
+    static func smallValueCode(magnitudeBits a: UInt32, bounds: SmallValueBounds) -> UInt16? {
+        guard a < bounds.twiceSmallest else { return nil }
+        return a <= bounds.smallest ? 0 : 1
     }
 
-    /// Rule 5: ml_dtypes decides ties on the significand's last bit, which for a format without
-    /// mantissa bits (E8M0FNU) is the implicit 1: every tie 1.5·2^k rounds up instead of to the
-    /// even code (1.5·2^127 → NaN under NONSAT).
-    public static func tiesOnSignificand(_ format: FloatFormat) -> Bool {
-        format.mantissaBits == 0
+    /// The Float32 bit patterns of s and 2s for `smallValueCode`.
+    @usableFromInline
+    struct SmallValueBounds: Sendable {
+        let smallest: UInt32
+        let twiceSmallest: UInt32
+
+        /// s = 2^minNormalExponent; nil when s or 2s is not a normal or subnormal Float32 (the
+        /// rule then has no Float32 input to act on).
+        init?(_ format: FloatFormat) {
+            let s = format.minNormal
+            guard s >= Double(Float.leastNonzeroMagnitude), 2 * s <= Double(Float.greatestFiniteMagnitude) else { return nil }
+            smallest = Float(s).bitPattern
+            twiceSmallest = Float(2 * s).bitPattern
+        }
     }
 
-    /// Rule 5: for E8M0FNU, ml_dtypes takes its generic "subnormal target" path for Float32
-    /// subnormal inputs and reads the result 0/1 as a code: every x in (2^−127, 2^−126) gives
-    /// 0x01, every x ≤ 2^−127 gives 0x00. Returns the code, or nil when the rule does not apply.
-    static func float32SubnormalCode(_ format: FloatFormat, fraction: UInt32) -> UInt16? {
-        guard format.mantissaBits == 0 && !format.hasSubnormals else { return nil }
-        return fraction > 0x40_0000 ? 1 : 0
+    /// `NaNPayload.keptFromFloat32AndFloat64` (numpy float16, `npy_floatbits_to_halfbits`):
+    /// s | exponent all-ones | (fraction ≫ (fractionBits − mantissaBits)), made …01 if the
+    /// payload shifted out entirely (so that it stays a NaN, unquieted).
+    static func nanKeepingPayload(
+        _ format: FloatFormat, negative: Bool, fraction: UInt64, fractionBits: Int
+    ) -> UInt16 {
+        let exponentAllOnes = UInt16(format.maxExponentField) << UInt16(format.mantissaBits)
+        var h = exponentAllOnes | (UInt16(truncatingIfNeeded: fraction >> UInt64(fractionBits - format.mantissaBits)) & format.mantissaMask)
+        if h == exponentAllOnes { h |= 1 }
+        return h | (negative ? format.signMask : 0)
     }
 
-    /// Rule 6: numpy's float16 keeps NaN payloads: s | 0x7C00 | (fraction >> shift), made a NaN
-    /// (…01) if the payload shifted out entirely.
-    static func binary16NaN(negative: Bool, payload: UInt64) -> UInt16 {
-        var h = UInt16(0x7C00) | UInt16(truncatingIfNeeded: payload & 0x3FF)
-        if h == 0x7C00 { h = 0x7C01 }
-        return h | (negative ? 0x8000 : 0)
-    }
-
-    /// Formats whose ml_dtypes profile the vectorised kernels do not model (they use the
-    /// scalar steps in bulk calls).
-    static func needsScalarPath(_ format: FloatFormat) -> Bool {
-        format == .binary16 || (format.mantissaBits == 0 && !format.hasSubnormals)
+    /// Whether the vectorised kernels model `rules`: they implement the rounding steps, the
+    /// special codes and ties on the significand, not the small-value rule or NaN payloads
+    /// (those formats use the scalar steps in bulk calls).
+    static func kernelsModel(_ rules: ProfileRules) -> Bool {
+        rules.smallValueRule == .grid && rules.nanPayload == .canonical
     }
 }

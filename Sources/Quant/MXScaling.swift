@@ -19,17 +19,10 @@ public enum MXElementFormat: String, Hashable, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// emax_elem: exponent of the largest normal binade (OCP MX Table 1 / microxcaling
-    /// `_get_format_params`): 8, 15, 4, 2, 2.
-    public var emax: Int {
-        switch self {
-        case .mxfp8E4M3: return 8
-        case .mxfp8E5M2: return 15
-        case .mxfp6E3M2: return 4
-        case .mxfp6E2M3: return 2
-        case .mxfp4E2M1: return 2
-        }
-    }
+    /// emax_elem: exponent of the largest normal binade (OCP MX v1.0 Table 1 / microxcaling
+    /// `_get_format_params`: 8, 15, 4, 2, 2), derived from the element's descriptor
+    /// (`FloatFormat.emax`), not tabulated.
+    public var emax: Int { format.emax }
 
     /// Bits per stored element: 8, 6 or 4.
     public var bitsPerElement: Int { format.bitWidth }
@@ -61,6 +54,13 @@ public enum MXScaleRule: String, Hashable, Sendable, Codable, CaseIterable {
 /// - 4-bit (FP4): two per byte, element 2k in the low nibble, 2k+1 in the high nibble; pad 0.
 public struct MXTensor: Hashable, Sendable {
     public static let blockSize = 32
+    /// The shared scale's format, OCP MX v1.0 §5.4 E8M0: X = 2^(code − bias), the all-ones
+    /// code is NaN. The constants below are derived from its descriptor.
+    public static let scaleFormat = FloatFormat.e8m0fnu
+    /// The scale exponents k of X = 2^k: [minNormalExponent, emax] = [−127, 127].
+    static let scaleExponents = scaleFormat.minNormalExponent...scaleFormat.emax
+    /// The NaN scale code, 0xFF.
+    static let nanScaleCode = UInt8(scaleFormat.canonicalNaN(negative: false)!)
     public let element: MXElementFormat
     public let rule: MXScaleRule
     public let shape: TensorShape
@@ -75,7 +75,7 @@ public struct MXTensor: Hashable, Sendable {
 
     /// X = 2^(code − 127) as Float64 (NaN for 0xFF).
     public static func scaleValue(code: UInt8) -> Double {
-        code == 0xFF ? .nan : Double(sign: .plus, exponent: Int(code) - 127, significand: 1)
+        code == nanScaleCode ? .nan : Double(sign: .plus, exponent: Int(code) - scaleFormat.bias, significand: 1)
     }
 
     public func dequantized() -> [Float] {
@@ -99,6 +99,7 @@ public enum MXQuantizer {
         let layout = try GroupLayout(shape: shape, granularity: .blockwise(size: MXTensor.blockSize))
         let codec = NarrowFloatCodec(format: element.format, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
         let elemMax = element.format.maxFinite
+        let emax = element.emax
         var scaleCodes = [UInt8](repeating: 0, count: layout.groupCount)
         var codes = [UInt8](repeating: 0, count: values.count)
         // Elements are x·2^−k rounded once (the product is exact in Float64). Blocks tile the
@@ -123,8 +124,8 @@ public enum MXQuantizer {
                         if filled + r.count > stage { flush() }
                         let src = x.baseAddress! + r.lowerBound
                         let amax = Float(bitPattern: alg_absmax_bits_f32(src, r.count))
-                        let k = sharedExponent(amax: amax, element: element, elemMax: elemMax, rule: rule)
-                        scaleCodes[g] = k.map { UInt8($0 + 127) } ?? 0xFF
+                        let k = sharedExponent(amax: amax, emax: emax, elemMax: elemMax, rule: rule)
+                        scaleCodes[g] = k.map { UInt8($0 + MXTensor.scaleFormat.bias) } ?? MXTensor.nanScaleCode
                         let inv = k.map { Double(sign: .plus, exponent: -$0, significand: 1) }
                         if vectorised {
                             if let inv {
@@ -147,13 +148,15 @@ public enum MXQuantizer {
     }
 
     /// The shared exponent k (scale 2^k) of a block, or nil for the NaN scale (amax NaN/∞).
-    static func sharedExponent(amax: Float, element: MXElementFormat, elemMax: Double, rule: MXScaleRule) -> Int? {
+    /// `emax` and `elemMax` are the element format's `emax` and `maxFinite`.
+    static func sharedExponent(amax: Float, emax: Int, elemMax: Double, rule: MXScaleRule) -> Int? {
         guard amax.isFinite else { return nil }
-        if amax == 0 { return -127 }
+        let range = MXTensor.scaleExponents
+        if amax == 0 { return range.lowerBound }
         let k: Int
         switch rule {
         case .ocp:
-            k = Int(amax.exponent) - element.emax  // ⌊log2 amax⌋, exact (subnormals too)
+            k = Int(amax.exponent) - emax  // ⌊log2 amax⌋, exact (subnormals too)
         case .roundUp:
             // smallest k with amax ≤ elemMax · 2^k, exactly (Float64 products are exact here)
             let a = Double(amax)
@@ -162,7 +165,7 @@ public enum MXQuantizer {
             while a <= elemMax * Double(sign: .plus, exponent: kk - 1, significand: 1) { kk -= 1 }
             k = kk
         }
-        return Swift.min(127, Swift.max(-127, k))
+        return Swift.min(range.upperBound, Swift.max(range.lowerBound, k))
     }
 }
 
@@ -182,6 +185,12 @@ public enum MXQuantizer {
 /// byte (low nibble = even element) over the flat row-major order.
 public struct NVFP4Tensor: Hashable, Sendable {
     public static let blockSize = 16
+    /// The element format, E2M1 (max 6), and the block scale format, E4M3FN (max 448).
+    public static let elementFormat = FloatFormat.e2m1fn
+    public static let blockScaleFormat = FloatFormat.e4m3fn
+    /// The formats' max finite values as Float32 (exact), from their descriptors.
+    static let elementMax = Float(elementFormat.maxFinite)
+    static let blockScaleMax = Float(blockScaleFormat.maxFinite)
     public let shape: TensorShape
     /// S_enc (Float32).
     public let globalEncodeScale: Float
@@ -189,10 +198,10 @@ public struct NVFP4Tensor: Hashable, Sendable {
     public let blockScaleCodes: [UInt8]
     public let packed: [UInt8]
 
-    public func elementCodes() -> [UInt8] { MXPacking.unpack(packed, bits: 4, count: shape.elementCount) }
+    public func elementCodes() -> [UInt8] { MXPacking.unpack(packed, bits: Self.elementFormat.bitWidth, count: shape.elementCount) }
 
     public func dequantized() -> [Float] {
-        let fp4 = NarrowFloatCodec(format: .e2m1fn), fp8 = NarrowFloatCodec(format: .e4m3fn)
+        let fp4 = NarrowFloatCodec(format: Self.elementFormat), fp8 = NarrowFloatCodec(format: Self.blockScaleFormat)
         let layout = try! GroupLayout(shape: shape, granularity: .blockwise(size: Self.blockSize))
         let codes = elementCodes()
         var out = [Float](repeating: 0, count: codes.count)
@@ -208,10 +217,10 @@ public struct NVFP4Tensor: Hashable, Sendable {
         try shape.validate(count: values.count, what: "values")
         try requireFinite(values, what: "values")
         let layout = try GroupLayout(shape: shape, granularity: .blockwise(size: blockSize))
-        let fp4 = NarrowFloatCodec(format: .e2m1fn, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
-        let fp8 = NarrowFloatCodec(format: .e4m3fn, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
+        let fp4 = NarrowFloatCodec(format: elementFormat, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
+        let fp8 = NarrowFloatCodec(format: blockScaleFormat, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
         let amax = values.withUnsafeBufferPointer { Float(bitPattern: alg_absmax_bits_f32($0.baseAddress, $0.count)) }
-        let sEnc = FP8ScaleRule.scale(amax: amax, formatMax: 448 * 6)
+        let sEnc = FP8ScaleRule.scale(amax: amax, formatMax: blockScaleMax * elementMax)
         var scaleCodes = [UInt8](repeating: 0, count: layout.groupCount)
         var codes = [UInt8](repeating: 0, count: values.count)
         var prm = fp4.kernelParameters
@@ -221,7 +230,7 @@ public struct NVFP4Tensor: Hashable, Sendable {
             for g in 0..<layout.groupCount {
                 let r = layout.range(of: g)
                 let bAmax = Float(bitPattern: alg_absmax_bits_f32(x.baseAddress! + r.lowerBound, r.count))
-                let c = UInt8(fp8.encode((bAmax / 6) * sEnc))
+                let c = UInt8(fp8.encode((bAmax / elementMax) * sEnc))
                 scaleCodes[g] = c
                 let d = Double(fp8.decodeFloat(UInt16(c)))
                 guard d > 0 else { continue }  // codes stay +0
@@ -238,7 +247,7 @@ public struct NVFP4Tensor: Hashable, Sendable {
             }
             }
         }
-        return NVFP4Tensor(shape: shape, globalEncodeScale: sEnc, blockScaleCodes: scaleCodes, packed: MXPacking.pack(codes, bits: 4))
+        return NVFP4Tensor(shape: shape, globalEncodeScale: sEnc, blockScaleCodes: scaleCodes, packed: MXPacking.pack(codes, bits: elementFormat.bitWidth))
     }
 }
 

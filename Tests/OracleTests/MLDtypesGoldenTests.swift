@@ -76,7 +76,7 @@ enum MLDtypesGolden {
         #expect(bad.isEmpty, "\(f.name): \(bad.count) mismatches, e.g. \(bad.prefix(5))")
     }
 
-    /// The rules of `mlDtypesAdjustments`, as named facts from the golden tables.
+    /// The `.mlDtypes` rules of `ProfileRules`, as named facts from the golden tables.
     @Test func namedFacts() throws {
         let e8 = try RoundingOracle(format: .e8m0fnu, policy: ConversionPolicy(profile: .mlDtypes))
         #expect(e8.code(forFloat32Bits: 0x0040_0000) == 0x00)            // 2^-127

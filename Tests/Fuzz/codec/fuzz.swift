@@ -105,7 +105,8 @@ func checkNeighbour(_ x: Double, _ code: UInt16, _ codec: NarrowFloatCodec, labe
         return
     }
     if x.isInfinite {
-        let saturate = (policy.overflow == .saturating && policy.profile == .ocp) || (f.infinity == .none && f.nan == .none)
+        let saturate = (policy.overflow == .saturating && !f.rules(for: policy.profile).saturationKeepsInfinity)
+            || (f.infinity == .none && f.nan == .none)
         if saturate {
             check(d == (negative ? -f.maxFinite : f.maxFinite), what + " (saturated ∞ is ±max)")
         } else if f.infinity == .ieee {
@@ -117,7 +118,7 @@ func checkNeighbour(_ x: Double, _ code: UInt16, _ codec: NarrowFloatCodec, labe
     }
     // ml_dtypes rule 5: E8M0FNU reads its "subnormal target" result for positive Float32
     // subnormal inputs as a code — 0x01 above 2^−127, else 0x00 — in every rounding direction.
-    if policy.profile == .mlDtypes && f.mantissaBits == 0 && !f.hasSubnormals && !negative,
+    if f.rules(for: policy.profile).smallValueRule == .aboveSmallestRoundsUp && !negative,
        let single = Float(exactly: x), single.isSubnormal {
         check(code == (single.bitPattern & 0x7F_FFFF > 0x40_0000 ? 1 : 0), what + " (ml_dtypes rule 5: E8M0 of a Float32 subnormal)")
         return
@@ -161,7 +162,9 @@ func checkNeighbour(_ x: Double, _ code: UInt16, _ codec: NarrowFloatCodec, labe
         else if x > mid { check(up, what + " (RNE: above the midpoint rounds up)") }
         else {
             let tieUp: Bool
-            if policy.profile == .mlDtypes && MLDtypesProfile.tiesOnSignificand(f) {
+            // Ties on the significand (ml_dtypes) differ from the even code only without
+            // mantissa bits, where every normal significand is 1: the tie goes up.
+            if f.rules(for: policy.profile).tieBreak == .evenSignificand && f.mantissaBits == 0 {
                 tieUp = true
             } else {
                 // Ties to the even code. Values of one sign have monotone codes; compare the
@@ -182,7 +185,7 @@ func checkNeighbour(_ x: Double, _ code: UInt16, _ codec: NarrowFloatCodec, labe
 /// The value the codec is defined to round: the input itself, except under the ml_dtypes
 /// profile for formats where ml_dtypes goes through Float32 first (documented double rounding).
 func referenceValue(_ x: Double, _ codec: NarrowFloatCodec) -> Double {
-    if codec.policy.profile == .mlDtypes && MLDtypesProfile.float64GoesThroughFloat32(codec.format) {
+    if codec.format.rules(for: codec.policy.profile).roundsFloat64ThroughFloat32 {
         return Double(Float(x))
     }
     return x
