@@ -7,13 +7,17 @@ import Quant
 
 /// Negative control for the MX reference (issue 10): the fp8-scaling suite's MX reference derives
 /// emax_elem from the element format's descriptor (`MXReference.elementEmax`), so a quantizer
-/// built on a wrong emax table must fail the suite. Before the reference moved to the Oracle it
-/// read `MXElementFormat.emax` — the production table — and a wrong entry passed.
+/// built on a wrong emax must fail the suite. Before the reference moved to the Oracle it read
+/// `MXElementFormat.emax` — the production table — so a wrong entry in that table changed the
+/// quantizer and the reference alike, and passed.
 ///
 /// The seam: `Quant`'s MX quantizer with emax_elem as a parameter, built from `Quant`'s own pieces
 /// (the saturating RNE codec, the OCP shared-exponent rule and E8M0 encoding of `MXQuantizer`).
 /// With `Quant`'s table it reproduces `MXQuantizer.quantize` bit for bit (checked below), so the
-/// wrong-emax variants differ from production in emax only.
+/// wrong-emax variants differ from production in emax only. The seam cannot reach the table the
+/// old reference read; that the reference reads no production table at all is what
+/// `quantsTableAgreesWithTheDerivedEmax` (the table against the derivation) and the Oracle's
+/// `ReferenceModelTests` (the derivation against the specification) pin.
 @Suite struct MXEmaxNegativeControlTests {
     typealias MXFunction = @Sendable ([Float], TensorShape, MXElementFormat, MXScaleRule) throws -> (codes: [UInt8], scaleCodes: [UInt8])
 
