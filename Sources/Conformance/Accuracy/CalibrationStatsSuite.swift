@@ -1,4 +1,3 @@
-import CMPFR
 import Foundation
 import Oracle
 import Quant
@@ -121,13 +120,9 @@ public enum CalibrationStatsSuite {
         batches.append([x[0]])  // a single value (duplicated data is fine: it is part of the stream)
         let all = batches.flatMap { $0 }
 
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         func fail(_ what: String, _ e: String, _ g: String) {
-            mism += 1
-            if examples.count < SuiteResult.counterexampleLimit {
-                examples.append(Counterexample(inputBits: what, inputValue: "", expectedCode: e, expectedValue: "", gotCode: g, gotValue: ""))
-            }
+            rec.recordMismatch { Counterexample(inputBits: what, inputValue: "", expectedCode: e, expectedValue: "", gotCode: g, gotValue: "") }
         }
 
         // The splits.
@@ -158,7 +153,7 @@ public enum CalibrationStatsSuite {
                  "\(reference.count), \(reference.min), \(reference.max), \(reference.absMax)")
         }
         let tolerance = ForwardError.gamma(4096 + 64, .float64)
-        let exact = try exactMoments(all)
+        let exact = try ExactMoments.of(all)
         let exactRMS = exact.rms
         var maxSplitRel = 0.0
         for (label, s) in splits {
@@ -208,26 +203,10 @@ public enum CalibrationStatsSuite {
             Metric(name: "variance rel error vs exact", value: varErr, bound: tolerance),
             Metric(name: "max quantile overestimate", value: worstQuantileRatio, bound: 0x1p-7),
         ]
-        return SuiteResult(
-            suite: name, caseName: "splits", passed: mism == 0, covered: UInt64(all.count), expected: UInt64(all.count),
-            mismatches: mism, counterexamples: examples, metrics: metrics,
+        rec.addCovered(UInt64(all.count))
+        return rec.result(
+            suite: name, caseName: "splits", expected: UInt64(all.count), reportedMetrics: metrics,
             parameters: ["values": "\(all.count)", "batches": "\(batches.count)", "seed": "\(seed)", "quantiles": quantiles.map { "\($0)" }.joined(separator: ",")],
             wallSeconds: Date().timeIntervalSince(t0))
-    }
-
-    /// Exact mean and population variance: Σx and Σx² from the oracle's exact accumulators
-    /// (squares of Float32 are exact products), M2 = Σx² − (Σx)²/n in MPFR at 2048 bits.
-    static func exactMoments(_ x: [Float]) throws -> (mean: Double, variance: Double, rms: Double) {
-        let s1 = ExactLinearAlgebra.sum(x).exact(), s2 = try ExactLinearAlgebra.dot(x, x).exact()
-        let t = MPFRNumber(precision: 2048)
-        let n = UInt(x.count)
-        _ = t.square(s1, rounding: .nearestEven)
-        _ = t.divide(t, by: n, rounding: .nearestEven)
-        _ = t.subtract(s2, t, rounding: .nearestEven)                 // M2
-        let variance = t.double() / Double(x.count)
-        _ = t.divide(s1, by: n, rounding: .nearestEven)
-        let mean = t.double()
-        _ = t.divide(s2, by: n, rounding: .nearestEven)
-        return (mean, variance, t.double().squareRoot())
     }
 }

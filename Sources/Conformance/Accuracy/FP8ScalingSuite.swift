@@ -1,4 +1,3 @@
-import CMPFR
 import Foundation
 import Formats
 import Oracle
@@ -6,7 +5,9 @@ import Quant
 
 /// `fp8-scaling`: scaled narrow-float quantization — every element equals the oracle's
 /// correctly rounded value of the exactly scaled input, and every scale equals its documented
-/// formula, recomputed by the suite from the data.
+/// formula, recomputed from the data by the Oracle's reference models (`ScalingReference`,
+/// `DelayedScalingReference`, `MXReference`, `NVFP4Reference`), whose every constant is derived
+/// from the format descriptors — never read from `Quant`.
 ///
 /// - **Current scaling** (`FP8Scaling.quantize`, per tensor / token / channel / block):
 ///   amax_g = max|x| over the group (NaN if it holds a NaN, else ∞ if it holds an ∞);
@@ -24,9 +25,10 @@ import Quant
 ///   the scale from earlier steps; amax_history[0] = max(history[0], amax) (NaN sticky); every
 ///   `updateInterval` steps the window is reduced (max ignoring NaN, or slot 0), the scale
 ///   updated only for a finite positive amax, then the history rolled (slot 0 to the end, new
-///   slot 0 zeroed). The suite runs its own model of these rules step by step and compares
-///   scale, scaleInverse and history after every step.
-/// - **MX** (OCP MX v1.0): blocks of 32, X = 2^k, k = ⌊log₂ amax⌋ − emax_elem (`.ocp`) or the
+///   slot 0 zeroed). The suite runs the Oracle's model of these rules (`DelayedScalingReference`)
+///   step by step and compares scale, scaleInverse and history after every step.
+/// - **MX** (OCP MX v1.0 §6.3): blocks of 32, X = 2^k, k = ⌊log₂ amax⌋ − emax_elem (`.ocp`;
+///   emax_elem derived by `MXReference` from the element format's descriptor) or the
 ///   least k with amax ≤ elem_max·2^k (`.roundUp`), clamped to [−127, 127]; NaN/∞ block →
 ///   scale code 0xFF; zero block → 2^−127. Element = RN_sat(x / X) (exact division).
 /// - **NVFP4**: S_enc = RN₃₂(2688 / amax); block scale code = E4M3_sat(RN₃₂(RN₃₂(bamax/6)·S_enc));
@@ -207,37 +209,9 @@ public enum FP8ScalingSuite {
         return (x, try! TensorShape(rows: 4, columns: c))
     }
 
-    // MARK: - Scale rules (the suite's own derivation)
-
-    static func groupAmax(_ x: ArraySlice<Float>) -> Float {
-        if x.contains(where: { $0.isNaN }) { return .nan }
-        if x.contains(where: { $0.isInfinite }) { return .infinity }
-        return x.reduce(0) { max($0, abs($1)) }
-    }
-
-    /// scale = RN₃₂(RN₃₂(fmax / amax) · 2^−margin) with TE's edge rules.
-    static func currentScale(amax: Float, formatMax: Double, margin: Int, rounding: ScaleRounding, m: MPFRScratch) -> Float {
-        guard amax.isFinite && amax > 0 else { return 1 }
-        var s = m.divide32Overflowing(formatMax, by: Double(amax))
-        s = s * Float(sign: .plus, exponent: -margin, significand: 1)
-        if s == .infinity { s = .greatestFiniteMagnitude }
-        if rounding == .powerOfTwo {
-            s = Float(sign: .plus, exponent: s.exponent, significand: 1)
-            if s < .leastNormalMagnitude { s = .leastNormalMagnitude }
-        }
-        return s
-    }
-
-    /// (scale, scaleInverse) after storage.
-    static func stored(scale: Float, storage: ScaleStorage, m: MPFRScratch) -> (Float, Float) {
-        switch storage {
-        case .float32:
-            return (scale, m.divide32Overflowing(1, by: Double(scale)))
-        case .float16:
-            let inv = m.reciprocalUpBinary16(Double(scale))
-            return (m.divide32Overflowing(1, by: Double(inv)), inv)
-        }
-    }
+    /// The Oracle's names for the recipe's scale rounding and storage.
+    static func reference(_ r: ScaleRounding) -> ScalingReference.ScaleRounding { r == .powerOfTwo ? .powerOfTwo : .exact }
+    static func reference(_ s: ScaleStorage) -> ScalingReference.ScaleStorage { s == .float16 ? .float16 : .float32 }
 
     // MARK: - Cases
 
@@ -251,27 +225,25 @@ public enum FP8ScalingSuite {
         let nonsat = try RoundingOracle(format: c.format, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .nonSaturating))
         let values = ExactValueTable(format: c.format)
         let m = MPFRScratch()
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         func fail(_ what: String, _ input: String, expected: String, got g: String) {
-            mism += 1
-            if examples.count < SuiteResult.counterexampleLimit {
-                examples.append(Counterexample(inputBits: input, inputValue: what, expectedCode: expected, expectedValue: "", gotCode: g, gotValue: "", note: caseName))
+            rec.recordMismatch {
+                Counterexample(inputBits: input, inputValue: what, expectedCode: expected, expectedValue: "", gotCode: g, gotValue: "", note: caseName)
             }
         }
         guard got.scales.count == groups.count, got.scaleInverses.count == groups.count, got.codes.count == x.count,
               got.overflowCounts.count == groups.count, got.underflowCounts.count == groups.count, got.dequantized.count == x.count
         else {
             fail("result sizes", "-", expected: "\(groups.count) groups, \(x.count) elements", got: "\(got.scales.count) scales, \(got.codes.count) codes")
-            return SuiteResult(suite: name, caseName: caseName, passed: false, covered: 0, expected: UInt64(x.count), mismatches: mism, counterexamples: examples)
+            return rec.result(suite: name, caseName: caseName, expected: UInt64(x.count))
         }
         let uf = Double(sign: .plus, exponent: -(c.format.mantissaBits + 1), significand: 1)
         let relBound = (1 + uf) * (1 + 0x1p-24) * (1 + 0x1p-24) - 1
         var maxRel = 0.0, inRange = 0
         for (g, r) in groups.enumerated() {
-            let amax = groupAmax(x[r])
-            let raw = currentScale(amax: amax, formatMax: c.format.maxFinite, margin: c.margin, rounding: c.rounding, m: m)
-            let (scale, inverse) = stored(scale: raw, storage: c.storage, m: m)
+            let amax = ScalingReference.groupAmax(x[r])
+            let raw = ScalingReference.currentScale(amax: amax, format: c.format, margin: c.margin, rounding: reference(c.rounding), m: m)
+            let (scale, inverse) = ScalingReference.stored(scale: raw, storage: reference(c.storage), m: m)
             if got.scales[g].bitPattern != scale.bitPattern || got.scaleInverses[g].bitPattern != inverse.bitPattern {
                 fail("scale of group \(g), amax \(amax)", "group \(g)", expected: "scale \(scale), inverse \(inverse)",
                      got: "scale \(got.scales[g]), inverse \(got.scaleInverses[g])")
@@ -320,10 +292,10 @@ public enum FP8ScalingSuite {
             Metric(name: "max rel err (normal range)", value: maxRel, bound: relBound),
             Metric(name: "elements in normal range", value: Double(inRange)),
         ]
-        if !(maxRel <= relBound) { mism += 1 }
-        return SuiteResult(
-            suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(x.count), expected: UInt64(x.count),
-            mismatches: mism, counterexamples: examples, metrics: metrics,
+        if !(maxRel <= relBound) { rec.addMismatches(1) }
+        rec.addCovered(UInt64(x.count))
+        return rec.result(
+            suite: name, caseName: caseName, expected: UInt64(x.count), metrics: metrics,
             parameters: ["format": c.format.name, "granularity": "\(c.granularity)", "scaleRounding": c.rounding.rawValue,
                          "storage": c.storage.rawValue, "overflow": c.overflow.rawValue, "margin": "\(c.margin)", "shape": shape.description],
             wallSeconds: Date().timeIntervalSince(t0))
@@ -331,36 +303,14 @@ public enum FP8ScalingSuite {
 
     // MARK: Delayed scaling
 
-    /// The suite's model of TE delayed scaling (see the type documentation).
-    struct DelayedModel {
-        let recipe: DelayedScalingRecipe
-        let formatMax: Double
-        var history: [Float]
-        var scale: Float = 1
-        var inverse: Float = 1
-        var step = 0
-
-        init(recipe: DelayedScalingRecipe, formatMax: Double) {
-            self.recipe = recipe
-            self.formatMax = formatMax
-            history = [Float](repeating: 0, count: recipe.historyLength)
-        }
-
-        mutating func record(_ amax: Float, m: MPFRScratch) {
-            history[0] = (amax.isNaN || history[0].isNaN) ? .nan : max(history[0], abs(amax))
-            step += 1
-            guard step % recipe.updateInterval == 0 else { return }
-            let current = history[0]
-            let windowMax = history.filter { !$0.isNaN }.max() ?? 0
-            let amax = recipe.algorithm == .max ? windowMax : current
-            if amax.isFinite && amax > 0 {
-                scale = FP8ScalingSuite.currentScale(amax: amax, formatMax: formatMax, margin: recipe.margin, rounding: recipe.rounding, m: m)
-            }
-            inverse = m.divide32Overflowing(1, by: Double(scale))
-            // torch.roll(history, −1); history[0] = 0
-            history = Array(history.dropFirst()) + [current]
-            history[0] = 0
-        }
+    /// The Oracle's delayed-scaling model for a recipe (parameters only: every constant comes
+    /// from the format descriptor).
+    static func referenceModel(_ recipe: DelayedScalingRecipe, format: FloatFormat) -> DelayedScalingReference {
+        DelayedScalingReference(
+            recipe: .init(margin: recipe.margin, historyLength: recipe.historyLength,
+                          reduction: recipe.algorithm == .max ? .max : .mostRecent,
+                          updateInterval: recipe.updateInterval, rounding: reference(recipe.rounding)),
+            format: format)
     }
 
     static func delayedCases(implementation impl: Implementation, seed: UInt64) throws -> [SuiteResult] {
@@ -389,13 +339,11 @@ public enum FP8ScalingSuite {
             for (label, recipe) in recipes {
                 let t0 = Date()
                 let got = try impl.delayed(steps, shape, format, recipe)
-                var model = DelayedModel(recipe: recipe, formatMax: format.maxFinite)
-                var mism: UInt64 = 0
-                var examples: [Counterexample] = []
+                var model = referenceModel(recipe, format: format)
+                var rec = MismatchRecorder()
                 func fail(_ k: Int, _ what: String, _ e: String, _ g: String) {
-                    mism += 1
-                    if examples.count < SuiteResult.counterexampleLimit {
-                        examples.append(Counterexample(inputBits: "step \(k)", inputValue: what, expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: "\(format.name) \(label)"))
+                    rec.recordMismatch {
+                        Counterexample(inputBits: "step \(k)", inputValue: what, expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: "\(format.name) \(label)")
                     }
                 }
                 if got.count != steps.count { fail(0, "steps", "\(steps.count)", "\(got.count)") }
@@ -406,7 +354,7 @@ public enum FP8ScalingSuite {
                         let ok = format.classify(e) == .nan ? format.classify(UInt16(got[k].codes[i])) == .nan : UInt16(got[k].codes[i]) == e
                         if !ok { fail(k, "code of x[\(i)] = \(x[i]) at scale \(model.scale)", Describe.code(e, format), Describe.code(UInt16(got[k].codes[i]), format)) }
                     }
-                    model.record(groupAmax(x[...]), m: m)
+                    model.record(ScalingReference.groupAmax(x[...]), m: m)
                     let sameHistory = model.history.count == got[k].history.count
                         && zip(model.history, got[k].history).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
                     if got[k].scale.bitPattern != model.scale.bitPattern || got[k].scaleInverse.bitPattern != model.inverse.bitPattern || !sameHistory {
@@ -415,9 +363,9 @@ public enum FP8ScalingSuite {
                              "scale \(got[k].scale), inverse \(got[k].scaleInverse), history \(got[k].history.prefix(6))")
                     }
                 }
-                results.append(SuiteResult(
-                    suite: name, caseName: "delayed/\(format.name)/\(label)", passed: mism == 0, covered: UInt64(steps.count),
-                    expected: UInt64(steps.count), mismatches: mism, counterexamples: examples,
+                rec.addCovered(UInt64(steps.count))
+                results.append(rec.result(
+                    suite: name, caseName: "delayed/\(format.name)/\(label)", expected: UInt64(steps.count),
                     parameters: ["format": format.name, "recipe": label, "steps": "\(steps.count)", "stepMagnitudes": magnitudes.map { "\($0)" }.joined(separator: ",")],
                     wallSeconds: Date().timeIntervalSince(t0)))
             }
@@ -431,66 +379,39 @@ public enum FP8ScalingSuite {
         let t0 = Date()
         let shape = try TensorShape(rows: rows, columns: columns)
         let got = try impl.mx(x, shape, element, rule)
-        let groups = IntegerBoundSuite.groupRanges(shape: shape, granularity: .blockwise(size: 32))
+        let groups = IntegerBoundSuite.groupRanges(shape: shape, granularity: .blockwise(size: MXReference.blockSize))
         let format = element.format
-        let oracle = try RoundingOracle(format: format, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
+        let reference = try MXReference(element: format, rule: rule == .ocp ? .ocp : .roundUp)
         let caseName = "mx/\(element.rawValue)/\(rule.rawValue)"
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         func fail(_ what: String, _ e: String, _ g: String) {
-            mism += 1
-            if examples.count < SuiteResult.counterexampleLimit {
-                examples.append(Counterexample(inputBits: what, inputValue: "", expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: caseName))
+            rec.recordMismatch {
+                Counterexample(inputBits: what, inputValue: "", expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: caseName)
             }
         }
         guard got.codes.count == x.count, got.scaleCodes.count == groups.count else {
             fail("sizes", "\(x.count) codes, \(groups.count) scales", "\(got.codes.count) codes, \(got.scaleCodes.count) scales")
-            return SuiteResult(suite: name, caseName: caseName, passed: false, covered: 0, expected: UInt64(x.count), mismatches: mism, counterexamples: examples)
+            return rec.result(suite: name, caseName: caseName, expected: UInt64(x.count))
         }
-        let v = MPFRNumber(precision: 64)
         for (g, r) in groups.enumerated() {
-            let amax = groupAmax(x[r])
-            var k: Int? = nil
-            if amax.isFinite {
-                if amax == 0 {
-                    k = -127
-                } else {
-                    _ = v.set(amax, rounding: .nearestEven)
-                    switch rule {
-                    case .ocp:
-                        k = (v.exponent - 1) - element.emax  // MPFR: amax ∈ [2^(e−1), 2^e)
-                    case .roundUp:
-                        // least k with amax ≤ elem_max·2^k: start at a k that satisfies it, step down.
-                        var kk = v.exponent - Int(format.maxFinite.exponent) + 1
-                        let limit = MPFRNumber(precision: 64)
-                        func fits(_ k: Int) -> Bool {
-                            _ = limit.set(format.maxFinite, rounding: .nearestEven)
-                            _ = limit.multiply(limit, byPowerOfTwo: k, rounding: .nearestEven)
-                            return MPFRNumber.compare(v, limit)! <= 0
-                        }
-                        while !fits(kk) { kk += 1 }
-                        while fits(kk - 1) { kk -= 1 }
-                        k = kk
-                    }
-                    k = min(127, max(-127, k!))
-                }
-            }
-            let expectedScale: UInt8 = k.map { UInt8($0 + 127) } ?? 0xFF
+            let amax = ScalingReference.groupAmax(x[r])
+            let k = reference.scaleExponent(amax: amax)
+            let expectedScale = MXReference.scaleCode(exponent: k)
             if got.scaleCodes[g] != expectedScale {
                 fail("scale of block \(g), amax \(amax)", "0x\(String(expectedScale, radix: 16))", "0x\(String(got.scaleCodes[g], radix: 16))")
                 continue
             }
-            let inv = Double(sign: .plus, exponent: -(k ?? 0), significand: 1)
             for i in r {
-                let e = oracle.code(forFloat64: Double(x[i]) * inv)  // exact: a power-of-two scaling of a Float32
+                let e = reference.elementCode(x[i], scaleExponent: k)
                 let code = UInt16(got.codes[i])
                 let ok = format.classify(e) == .nan ? Int(code) < format.codeCount && format.classify(code) == .nan : code == e
                 if !ok { fail("x[\(i)] = \(x[i]) in block \(g)", Describe.code(e, format), Describe.code(code, format)) }
             }
         }
-        return SuiteResult(
-            suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(x.count), expected: UInt64(x.count),
-            mismatches: mism, counterexamples: examples, parameters: ["element": element.rawValue, "rule": rule.rawValue, "shape": shape.description],
+        rec.addCovered(UInt64(x.count))
+        return rec.result(
+            suite: name, caseName: caseName, expected: UInt64(x.count),
+            parameters: ["element": element.rawValue, "rule": rule.rawValue, "shape": shape.description],
             wallSeconds: Date().timeIntervalSince(t0))
     }
 
@@ -499,95 +420,42 @@ public enum FP8ScalingSuite {
     static func nvfp4Case(_ x: [Float], shape: TensorShape, implementation impl: Implementation) throws -> SuiteResult {
         let t0 = Date()
         let got = try impl.nvfp4(x, shape)
-        let groups = IntegerBoundSuite.groupRanges(shape: shape, granularity: .blockwise(size: 16))
-        let e4m3 = try RoundingOracle(format: .e4m3fn, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
-        let e4m3Values = ExactValueTable(format: .e4m3fn)
-        let fp4 = RationalRounding(format: .e2m1fn)
+        let groups = IntegerBoundSuite.groupRanges(shape: shape, granularity: .blockwise(size: NVFP4Reference.blockSize))
+        let reference = try NVFP4Reference()
         let m = MPFRScratch()
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         func fail(_ what: String, _ e: String, _ g: String) {
-            mism += 1
-            if examples.count < SuiteResult.counterexampleLimit {
-                examples.append(Counterexample(inputBits: what, inputValue: "", expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: "nvfp4"))
+            rec.recordMismatch {
+                Counterexample(inputBits: what, inputValue: "", expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: "nvfp4")
             }
         }
-        let amax = groupAmax(x[...])
-        let sEnc = currentScale(amax: amax, formatMax: 448 * 6, margin: 0, rounding: .exact, m: m)
+        let amax = ScalingReference.groupAmax(x[...])
+        let sEnc = reference.globalEncodeScale(amax: amax, m: m)
         if got.globalScale.bitPattern != sEnc.bitPattern { fail("S_enc (amax \(amax))", "\(sEnc)", "\(got.globalScale)") }
         guard got.blockScaleCodes.count == groups.count, got.codes.count == x.count else {
             fail("sizes", "\(groups.count) blocks", "\(got.blockScaleCodes.count) blocks")
-            return SuiteResult(suite: name, caseName: "nvfp4", passed: false, covered: 0, expected: UInt64(x.count), mismatches: mism, counterexamples: examples)
+            return rec.result(suite: name, caseName: "nvfp4", expected: UInt64(x.count))
         }
+        let scaleFormat = NVFP4Reference.scaleFormat, elementFormat = NVFP4Reference.elementFormat
         for (g, r) in groups.enumerated() {
-            let bAmax = groupAmax(x[r])
-            let d32 = (bAmax / 6) * sEnc  // the documented Float32 arithmetic
-            let dCode = e4m3.code(forFloat32: d32)
+            let bAmax = ScalingReference.groupAmax(x[r])
+            let dCode = reference.blockScaleCode(blockAmax: bAmax, globalScale: sEnc)
             if UInt16(got.blockScaleCodes[g]) != dCode {
-                fail("block scale \(g), block amax \(bAmax)", Describe.code(dCode, .e4m3fn), Describe.code(UInt16(got.blockScaleCodes[g]), .e4m3fn))
+                fail("block scale \(g), block amax \(bAmax)", Describe.code(dCode, scaleFormat), Describe.code(UInt16(got.blockScaleCodes[g]), scaleFormat))
                 continue
             }
-            let d = e4m3Values[dCode].double
+            let d = reference.blockScale(code: dCode)
             for i in r {
-                let expected: UInt16 = d > 0 ? fp4.code(numerator: Double(x[i]) * Double(sEnc), denominator: d) : 0
+                let expected = reference.elementCode(x[i], globalScale: sEnc, blockScale: d)
                 if UInt16(got.codes[i]) != expected {
-                    fail("x[\(i)] = \(x[i]), d = \(d)", Describe.code(expected, .e2m1fn), Describe.code(UInt16(got.codes[i]), .e2m1fn))
+                    fail("x[\(i)] = \(x[i]), d = \(d)", Describe.code(expected, elementFormat), Describe.code(UInt16(got.codes[i]), elementFormat))
                 }
             }
         }
-        return SuiteResult(
-            suite: name, caseName: "nvfp4", passed: mism == 0, covered: UInt64(x.count), expected: UInt64(x.count),
-            mismatches: mism, counterexamples: examples, parameters: ["shape": shape.description, "S_enc": "\(sEnc)"],
+        rec.addCovered(UInt64(x.count))
+        return rec.result(
+            suite: name, caseName: "nvfp4", expected: UInt64(x.count),
+            parameters: ["shape": shape.description, "S_enc": "\(sEnc)"],
             wallSeconds: Date().timeIntervalSince(t0))
-    }
-}
-
-/// Round-to-nearest-even with saturation of an exact quotient p/d (d > 0) to a format without
-/// infinities, by exact comparisons: every product d·v and d·(v + v')/2 with v, v' format values
-/// and d a narrow-float value is exact in binary64.
-struct RationalRounding {
-    let format: FloatFormat
-    /// Non-negative finite values ascending, with their codes.
-    let ladder: [(value: Double, code: UInt16)]
-
-    init(format: FloatFormat) {
-        self.format = format
-        var l: [(Double, UInt16)] = []
-        for c in 0..<format.codeCount {
-            let code = UInt16(c)
-            if let v = format.finiteValue(of: code), !v.negative { l.append((FloatFormat.double(v), code)) }
-        }
-        ladder = l.sorted { $0.0 < $1.0 }
-    }
-
-    func code(numerator p: Double, denominator d: Double) -> UInt16 {
-        let a = abs(p)
-        var i = 0
-        while i + 1 < ladder.count && d * ladder[i + 1].value <= a { i += 1 }
-        var pick = ladder[i]
-        if i + 1 < ladder.count {
-            let mid = d * ((ladder[i].value + ladder[i + 1].value) / 2)
-            if a > mid || (a == mid && ladder[i].code & 1 == 1) { pick = ladder[i + 1] }
-        }
-        return (p.sign == .minus ? format.signMask : 0) | pick.code
-    }
-}
-
-extension MPFRScratch {
-    /// RN₃₂(x / y) including overflow to ±∞ and binary32 subnormals: see `divide32`.
-    func divide32Overflowing(_ x: Double, by y: Double) -> Float { divide32(x, by: y) }
-
-    /// RU₁₆(1/s), clamped to [2^−24, 65504]: the binary16 decode multiplier.
-    func reciprocalUpBinary16(_ s: Double) -> Float {
-        let f11 = MPFRNumber(precision: 11)
-        mpfr_set_d(a.pointer, s, MPFR_RNDN)
-        mpfr_ui_div(f11.pointer, 1, a.pointer, MPFR_RNDU)
-        let r = f11.double(rounding: .up)
-        let minHalf = 0x1p-24
-        if !(r < 65504) { return 65504 }
-        if r <= minHalf { return Float(minHalf) }
-        // Below 2^−14 binary16 is subnormal: spacing 2^−24, so round up to a multiple of it.
-        if r < 0x1p-14 { return Float((r / minHalf).rounded(.up) * minHalf) }
-        return Float(r)
     }
 }

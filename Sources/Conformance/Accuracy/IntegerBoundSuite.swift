@@ -1,4 +1,3 @@
-import CMPFR
 import Foundation
 import Oracle
 import Quant
@@ -103,21 +102,19 @@ public enum IntegerBoundSuite {
         let caseName = "\(bits)/\(label ?? "\(g)")\(mode == .maxAbs ? "" : "/\(mode)")"
         let got = try quantizer(x, shape, bits, g, mode)
         let groups = groupRanges(shape: shape, granularity: g)
-        let qmax = bits.qMax
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        let qmax = IntegerReference.qMax(bits: bits.rawValue)
+        var rec = MismatchRecorder()
         func fail(_ what: String, index: Int, expected: String, got gotText: String) {
-            mism += 1
-            if examples.count < SuiteResult.counterexampleLimit {
-                examples.append(Counterexample(
+            rec.recordMismatch {
+                Counterexample(
                     inputBits: index >= 0 ? Describe.hex(x[index].bitPattern, digits: 8) : "group",
                     inputValue: index >= 0 ? "x[\(index)] = \(x[index])" : what, expectedCode: expected, expectedValue: what,
-                    gotCode: gotText, gotValue: "", note: caseName))
+                    gotCode: gotText, gotValue: "", note: caseName)
             }
         }
         guard got.scales.count == groups.count, got.codes.count == x.count, got.dequantized.count == x.count else {
             fail("shape", index: -1, expected: "\(groups.count) scales, \(x.count) codes", got: "\(got.scales.count) scales, \(got.codes.count) codes")
-            return SuiteResult(suite: name, caseName: caseName, passed: false, covered: 0, expected: UInt64(x.count), mismatches: mism, counterexamples: examples)
+            return rec.result(suite: name, caseName: caseName, expected: UInt64(x.count))
         }
         let m = MPFRScratch()
         var beyondHalf = 0, saturated = 0, ties = 0
@@ -125,7 +122,7 @@ public enum IntegerBoundSuite {
         for (gi, r) in groups.enumerated() {
             // 1. scale from the suite's own amax.
             let amax = groupAmax(x, r, mode)
-            let expectedScale = m.divide32(Double(max(amax, 1e-5)), by: Double(qmax))
+            let expectedScale = IntegerReference.scale(amax: amax, qMax: qmax, m: m)
             let s = got.scales[gi]
             if s.bitPattern != expectedScale.bitPattern {
                 fail("scale of group \(gi) (amax \(amax))", index: -1, expected: "\(expectedScale)", got: "\(s)")
@@ -133,9 +130,7 @@ public enum IntegerBoundSuite {
             }
             for i in r {
                 // 2. code.
-                let quotient = m.divide32(Double(x[i]), by: Double(s))
-                var q = m.roundToIntegerEven(Double(quotient))
-                q = min(max(q, -qmax), qmax)
+                let (quotient, q) = IntegerReference.code(x[i], scale: s, qMax: qmax, m: m)
                 if Int(got.codes[i]) != q {
                     fail("code (quotient \(quotient))", index: i, expected: "\(q)", got: "\(got.codes[i])")
                     continue
@@ -170,9 +165,10 @@ public enum IntegerBoundSuite {
         if label == "ties" { p["expectedTies"] = "\(2 * qmax)" }
         let tiesOK = label != "ties" || ties == 2 * qmax
         if !tiesOK { fail("exact ties constructed", index: -1, expected: "\(2 * qmax)", got: "\(ties)") }
-        return SuiteResult(
-            suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(x.count), expected: UInt64(x.count),
-            mismatches: mism, counterexamples: examples, metrics: metrics, parameters: p, wallSeconds: Date().timeIntervalSince(t0))
+        rec.addCovered(UInt64(x.count))
+        return rec.result(
+            suite: name, caseName: caseName, expected: UInt64(x.count), reportedMetrics: metrics, parameters: p,
+            wallSeconds: Date().timeIntervalSince(t0))
     }
 
     /// The flat index ranges of the groups, derived from the granularity's documented layout
@@ -196,44 +192,5 @@ public enum IntegerBoundSuite {
             let k = max(1, Int((p * Double(r.count)).rounded(.up)))
             return sorted[k - 1]
         }
-    }
-}
-
-/// MPFR registers reused across elements (no allocation per element).
-final class MPFRScratch {
-    let a = MPFRNumber(precision: 256), b = MPFRNumber(precision: 256), c = MPFRNumber(precision: 256)
-
-    /// RN₃₂(x / y) of binary64 values, with binary32's overflow and subnormals: the quotient at
-    /// 256 bits, then `mpfr_get_flt` (round to nearest even into binary32, subnormals and ±∞
-    /// included). The 256-bit step cannot create a false tie: a quotient of two binary64 values
-    /// that is not itself a binary32 midpoint lies more than about 2^−80 (relative) from every one.
-    func divide32(_ x: Double, by y: Double) -> Float {
-        mpfr_set_d(a.pointer, x, MPFR_RNDN)
-        mpfr_set_d(b.pointer, y, MPFR_RNDN)
-        mpfr_div(c.pointer, a.pointer, b.pointer, MPFR_RNDN)
-        return mpfr_get_flt(c.pointer, MPFR_RNDN)
-    }
-
-    /// Round to the nearest integer, ties to even (`mpfr_rint`, RNDN).
-    func roundToIntegerEven(_ x: Double) -> Int {
-        mpfr_set_d(a.pointer, x, MPFR_RNDN)
-        mpfr_rint(a.pointer, a.pointer, MPFR_RNDN)
-        return Int(mpfr_get_si(a.pointer, MPFR_RNDN))
-    }
-
-    /// e = |x − q·s| and the bound s/2 + 2^−24·|x|, both exact at 256 bits.
-    func errorVersusBounds(x: Float, q: Int, scale s: Float) -> (error: Double, bound: Double, withinBound: Bool, beyondHalf: Bool) {
-        mpfr_set_d(a.pointer, Double(q), MPFR_RNDN)
-        mpfr_mul_d(a.pointer, a.pointer, Double(s), MPFR_RNDN)     // q·s
-        mpfr_d_sub(a.pointer, Double(x), a.pointer, MPFR_RNDN)     // x − q·s
-        mpfr_abs(a.pointer, a.pointer, MPFR_RNDN)
-        mpfr_set_d(b.pointer, Double(s), MPFR_RNDN)
-        mpfr_mul_2si(b.pointer, b.pointer, -1, MPFR_RNDN)          // s/2
-        let beyond = mpfr_cmp(a.pointer, b.pointer) > 0
-        mpfr_set_d(c.pointer, Double(abs(x)), MPFR_RNDN)
-        mpfr_mul_2si(c.pointer, c.pointer, -24, MPFR_RNDN)         // u·|x|
-        mpfr_add(b.pointer, b.pointer, c.pointer, MPFR_RNDN)
-        let within = mpfr_cmp(a.pointer, b.pointer) <= 0
-        return (mpfr_get_d(a.pointer, MPFR_RNDU), mpfr_get_d(b.pointer, MPFR_RNDD), within, beyond)
     }
 }

@@ -354,20 +354,21 @@ public enum MSEGainSuite {
                     metrics[5].bound = e.gainAuto.minimum
                     metrics[5].boundKind = .lower
                 }
-                var examples: [Counterexample] = []
-                var mism: UInt64 = 0
+                var rec = MismatchRecorder()
                 for m in metrics where !m.value.isFinite || m.withinBound == false {
-                    mism += 1
-                    examples.append(Counterexample(
-                        inputBits: caseName, inputValue: m.name,
-                        expectedCode: m.bound.map { "≥ \($0)" } ?? "finite", expectedValue: Self.goldenText(m.name, expect),
-                        gotCode: "\(m.value)", gotValue: "", note: scenario.id))
+                    rec.recordMismatch {
+                        Counterexample(
+                            inputBits: caseName, inputValue: m.name,
+                            expectedCode: m.bound.map { "≥ \($0)" } ?? "finite", expectedValue: Self.goldenText(m.name, expect),
+                            gotCode: "\(m.value)", gotValue: "", note: scenario.id)
+                    }
                 }
                 if let d = auto.disagreement {
-                    mism += 1
-                    examples.append(Counterexample(
-                        inputBits: caseName, inputValue: "auto-α", expectedCode: "argmin of the documented criterion",
-                        expectedValue: "", gotCode: "\(auto.alpha)", gotValue: d, note: scenario.id))
+                    rec.recordMismatch {
+                        Counterexample(
+                            inputBits: caseName, inputValue: "auto-α", expectedCode: "argmin of the documented criterion",
+                            expectedValue: "", gotCode: "\(auto.alpha)", gotValue: d, note: scenario.id)
+                    }
                 }
                 var p = eval.layer.parameters()
                 p["scenario"] = scenario.id
@@ -381,9 +382,9 @@ public enum MSEGainSuite {
                 p["MSE auto-α"] = "\(autoMSE)"
                 p["mean(Y²)"] = "\(eval.meanSquare)"
                 p["golden"] = expect.map { "gain α=0.5 ≥ \($0.gainHalf.minimum), gain auto-α ≥ \($0.gainAuto.minimum)" } ?? "none for this scenario"
-                results.append(SuiteResult(
-                    suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(eval.exact.entries.count), mismatches: mism,
-                    counterexamples: examples, metrics: metrics, parameters: p, wallSeconds: Date().timeIntervalSince(t0)))
+                rec.addCovered(UInt64(eval.exact.entries.count))
+                results.append(rec.result(
+                    suite: name, caseName: caseName, metrics: metrics, parameters: p, wallSeconds: Date().timeIntervalSince(t0)))
             }
         }
         return results
@@ -430,13 +431,17 @@ public enum AlphaSweepSuite {
             p["weights"] = "int8/per-channel"
             p["rel MSE plain"] = "\(plain)"
             p["best α on evaluation data"] = "\(best.alpha)"
-            return SuiteResult(
-                suite: name, caseName: "\(q.rawValue)/f=\(MSEGainSuite.formatFactor(outlierFactor))", passed: nonFinite == 0 && plain.isFinite,
-                covered: UInt64(FakeQuantEvaluation.alphaGrid.count), expected: UInt64(FakeQuantEvaluation.alphaGrid.count),
-                mismatches: UInt64(nonFinite), metrics: metrics, parameters: p, wallSeconds: Date().timeIntervalSince(t0),
+            var rec = MismatchRecorder()
+            rec.addCovered(UInt64(FakeQuantEvaluation.alphaGrid.count))
+            rec.addMismatches(UInt64(nonFinite))
+            return rec.result(
+                suite: name, caseName: "\(q.rawValue)/f=\(MSEGainSuite.formatFactor(outlierFactor))",
+                expected: UInt64(FakeQuantEvaluation.alphaGrid.count), metrics: metrics, parameters: p,
+                wallSeconds: Date().timeIntervalSince(t0),
                 series: [DataSeries(
                     chart: "relative output MSE against α (f = 50)", name: q.rawValue, xLabel: "α", yLabel: "MSE / mean(Y²)",
-                    x: FakeQuantEvaluation.alphaGrid, y: curve, logY: true)])
+                    x: FakeQuantEvaluation.alphaGrid, y: curve, logY: true)],
+                alsoRequire: plain.isFinite)
         }
     }
 }
@@ -492,17 +497,14 @@ enum Float64Matmul {
 /// Exact products computed once per process per synthetic layer (the gain and sweep suites
 /// share scenarios).
 enum ExactProductCache {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [SyntheticLayer: ExactMatrix] = [:]
+    private static let cache = Locked<[SyntheticLayer: ExactMatrix]>([:])
 
+    /// Two threads asking for the same new layer may both compute it (the lock is not held
+    /// during the product); both results are equal, and the last one is kept.
     static func product(layer: SyntheticLayer, a: [Float], w: [Float]) throws -> ExactMatrix {
-        lock.lock()
-        if let y = cache[layer] { lock.unlock(); return y }
-        lock.unlock()
+        if let y = cache.withLock({ $0[layer] }) { return y }
         let y = try ExactReference.matrix(a, rows: layer.tokens, w, outputs: layer.outFeatures, inner: layer.inFeatures)
-        lock.lock()
-        cache[layer] = y
-        lock.unlock()
+        cache.withLock { $0[layer] = y }
         return y
     }
 }

@@ -1,5 +1,4 @@
 import Support
-import CMPFR
 import Foundation
 import Oracle
 import Quant
@@ -238,89 +237,52 @@ public enum SmoothingIdentitySuite {
     }
 
     static func exactVectorCase(name: String, expected: [Float], got: [Float], params: [String: String], t0: Date) -> SuiteResult {
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         if expected.count != got.count {
-            mism = 1
-            examples.append(Counterexample(
-                inputBits: "length", inputValue: "\(expected.count) channels", expectedCode: "\(expected.count)",
-                expectedValue: "", gotCode: "\(got.count)", gotValue: "", note: name))
+            rec.recordMismatch {
+                Counterexample(
+                    inputBits: "length", inputValue: "\(expected.count) channels", expectedCode: "\(expected.count)",
+                    expectedValue: "", gotCode: "\(got.count)", gotValue: "", note: name)
+            }
+            rec.addCovered(UInt64(expected.count))
         } else {
-            for j in expected.indices where expected[j].bitPattern != got[j].bitPattern {
-                mism += 1
-                if examples.count < SuiteResult.counterexampleLimit {
-                    examples.append(Counterexample(
+            for j in expected.indices {
+                rec.check(expected[j].bitPattern == got[j].bitPattern) {
+                    Counterexample(
                         inputBits: "channel \(j)", inputValue: "max over the data",
                         expectedCode: Describe.hex(expected[j].bitPattern, digits: 8), expectedValue: "\(expected[j])",
-                        gotCode: Describe.hex(got[j].bitPattern, digits: 8), gotValue: "\(got[j])", note: name))
+                        gotCode: Describe.hex(got[j].bitPattern, digits: 8), gotValue: "\(got[j])", note: name)
                 }
             }
         }
-        return SuiteResult(
-            suite: Self.name, caseName: name, passed: mism == 0, covered: UInt64(expected.count), expected: UInt64(expected.count),
-            mismatches: mism, counterexamples: examples, parameters: params, wallSeconds: Date().timeIntervalSince(t0))
+        return rec.result(
+            suite: Self.name, caseName: name, expected: UInt64(expected.count), parameters: params,
+            wallSeconds: Date().timeIntervalSince(t0))
     }
 
     /// Factor rule: exact closed forms at α = 0 and 1, faithful rounding of the MPFR value
     /// otherwise; the ε floor and the overflow clamp as documented.
     static func factorCase(alpha: Double, aMax: [Float], wMax: [Float], got: [Float], params: [String: String], t0: Date) -> SuiteResult {
-        let eps: Float = 1e-5
-        let exact = alpha == 0 || alpha == 1
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
-        let v = MPFRNumber(precision: 200), t = MPFRNumber(precision: 200), al = MPFRNumber(precision: 200)
-        let f32 = MPFRNumber(precision: 24)
-        // mpfr_pow below caches constants per thread; free them before this thread moves on.
-        defer { MPFRLibrary.freeThreadCaches() }
+        let reference = SmoothingFactorReference(alpha: alpha)
+        defer { reference.finish() }
+        let exact = reference.isClosedForm
+        var rec = MismatchRecorder()
         for j in aMax.indices {
             let a = aMax[j], w = wMax[j]
-            // The exact factor before the floor and clamp, per the documented cases.
-            if a == 0 {
-                _ = v.set(Double(eps), rounding: .nearestEven)
-            } else if w == 0 {
-                _ = v.set(a, rounding: .nearestEven)
-            } else {
-                _ = al.set(alpha, rounding: .nearestEven)
-                _ = v.set(a, rounding: .nearestEven)
-                mpfr_pow(v.pointer, v.pointer, al.pointer, MPFR_RNDN)  // a^α
-                _ = t.set(w, rounding: .nearestEven)
-                mpfr_ui_sub(al.pointer, 1, al.pointer, MPFR_RNDN)      // 1 − α (exact at 200 bits)
-                mpfr_pow(t.pointer, t.pointer, al.pointer, MPFR_RNDN)  // w^(1−α)
-                mpfr_div(v.pointer, v.pointer, t.pointer, MPFR_RNDN)
-            }
-            var allowed: [Float]
-            if v.compare(to: Double(Float.greatestFiniteMagnitude)).map({ $0 >= 0 }) ?? false {
-                allowed = [.greatestFiniteMagnitude]
-            } else if v.compare(to: Double(eps)).map({ $0 <= 0 }) ?? false {
-                allowed = [eps]
-            } else {
-                // Within the Float32 range (checked above), so rounding at 24 bits is the Float32 rounding.
-                _ = f32.set(v, rounding: .down)
-                let down = f32.float(rounding: .down)
-                _ = f32.set(v, rounding: .up)
-                let up = f32.float(rounding: .up)
-                _ = f32.set(v, rounding: .nearestEven)
-                let nearest = f32.float(rounding: .nearestEven)
-                let isExact = (a == 0 || w == 0 || exact)
-                allowed = isExact ? [max(nearest, eps)] : [max(down, eps), max(up, eps)]
-            }
-            if !allowed.contains(where: { $0.bitPattern == got[j].bitPattern }) {
-                mism += 1
-                if examples.count < SuiteResult.counterexampleLimit {
-                    examples.append(Counterexample(
-                        inputBits: "channel \(j)", inputValue: "max|A|=\(a), max|W|=\(w), α=\(alpha)",
-                        expectedCode: allowed.map { Describe.hex($0.bitPattern, digits: 8) }.joined(separator: " or "),
-                        expectedValue: "\(allowed.map { "\($0)" }.joined(separator: " or ")) (exact \(v.decimalString(significantDigits: 12)))",
-                        gotCode: Describe.hex(got[j].bitPattern, digits: 8), gotValue: "\(got[j])",
-                        note: exact ? "closed form" : "faithful rounding"))
-                }
+            let allowed = reference.allowed(a: a, w: w)
+            rec.check(allowed.contains(where: { $0.bitPattern == got[j].bitPattern })) {
+                Counterexample(
+                    inputBits: "channel \(j)", inputValue: "max|A|=\(a), max|W|=\(w), α=\(alpha)",
+                    expectedCode: allowed.map { Describe.hex($0.bitPattern, digits: 8) }.joined(separator: " or "),
+                    expectedValue: "\(allowed.map { "\($0)" }.joined(separator: " or ")) (exact \(reference.exactDecimal))",
+                    gotCode: Describe.hex(got[j].bitPattern, digits: 8), gotValue: "\(got[j])",
+                    note: exact ? "closed form" : "faithful rounding")
             }
         }
-        return SuiteResult(
-            suite: Self.name, caseName: "factors/α=\(alpha)", passed: mism == 0 && got.count == aMax.count,
-            covered: UInt64(aMax.count), expected: UInt64(aMax.count), mismatches: mism, counterexamples: examples,
+        return rec.result(
+            suite: Self.name, caseName: "factors/α=\(alpha)", expected: UInt64(aMax.count),
             parameters: params.merging(["alpha": "\(alpha)", "rule": exact ? "exact closed form" : "faithful"]) { $1 },
-            wallSeconds: Date().timeIntervalSince(t0))
+            wallSeconds: Date().timeIntervalSince(t0), alsoRequire: got.count == aMax.count)
     }
 
     /// Per-output error against the exact product and its rigorous bound.
@@ -334,8 +296,7 @@ public enum SmoothingIdentitySuite {
         let rowAbs = (0..<rows).map { t in ForwardError.upperSum(smoothedA[(t * inner)..<((t + 1) * inner)].map(abs)) }
         let colAbs = (0..<outputs).map { o in ForwardError.upperSum(smoothedW[(o * inner)..<((o + 1) * inner)].map(abs)) }
         var stats = ErrorStats()
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         for t in 0..<rows {
             for o in 0..<outputs {
                 let k = t * outputs + o
@@ -343,14 +304,11 @@ public enum SmoothingIdentitySuite {
                 let bound = (ForwardError.upperProduct(gamma, s[k]) + underflow).nextUp
                 let err = errorMagnitude(got[k], y[k])
                 stats.add(error: err, exact: y[k], absSum: s[k], bound: bound)
-                if !(err <= bound) {
-                    mism += 1
-                    if examples.count < SuiteResult.counterexampleLimit {
-                        examples.append(Counterexample(
-                            inputBits: "output (\(t), \(o))", inputValue: "Σ|a w| = \(s[k])",
-                            expectedCode: "|ŷ − y| ≤ \(bound)", expectedValue: "y = \(y[k])",
-                            gotCode: "|ŷ − y| = \(err)", gotValue: "ŷ = \(got[k])", note: name))
-                    }
+                rec.check(err <= bound) {
+                    Counterexample(
+                        inputBits: "output (\(t), \(o))", inputValue: "Σ|a w| = \(s[k])",
+                        expectedCode: "|ŷ − y| ≤ \(bound)", expectedValue: "y = \(y[k])",
+                        gotCode: "|ŷ − y| = \(err)", gotValue: "ŷ = \(got[k])", note: name)
                 }
             }
         }
@@ -369,10 +327,9 @@ public enum SmoothingIdentitySuite {
         p["precision"] = precision.rawValue
         p["gamma"] = "γ_\(inner + extraRoundings) = \(gamma)"
         p["wellConditionedOutputs"] = "\(stats.wellConditionedCount)"
-        return SuiteResult(
-            suite: Self.name, caseName: name, passed: mism == 0 && finite && wellConditioned.withinBound != false,
-            covered: UInt64(rows * outputs), expected: UInt64(rows * outputs), mismatches: mism, counterexamples: examples,
-            metrics: metrics, parameters: p, wallSeconds: Date().timeIntervalSince(t0))
+        return rec.result(
+            suite: Self.name, caseName: name, expected: UInt64(rows * outputs), reportedMetrics: metrics, parameters: p,
+            wallSeconds: Date().timeIntervalSince(t0), alsoRequire: finite && wellConditioned.withinBound != false)
     }
 
     /// |a − b| for finite values, +∞ if either is not finite (a NaN output must fail).
@@ -460,8 +417,7 @@ public enum SmoothingIdentitySuite {
         }
         let g = ForwardError.gamma(inner + 4, .float32)
         let eta = ForwardError.Precision.float32.underflowUnit
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         var maxRatio = 0.0, maxDiffRatio = 0.0, maxNorm = 0.0
         for t in 0..<tokens {
             let rowAbs = ForwardError.upperSum(smoothedExplicit[(t * inner)..<((t + 1) * inner)].map { Double(abs($0)) })
@@ -475,14 +431,11 @@ public enum SmoothingIdentitySuite {
                 maxRatio = max(maxRatio, max(e1, e2) / bound)
                 maxDiffRatio = max(maxDiffRatio, diff / (2 * bound))
                 maxNorm = max(maxNorm, bigT[k] > 0 ? e2 / bigT[k] : 0)
-                if !(e1 <= bound && e2 <= bound && diff <= 2 * bound) {
-                    mism += 1
-                    if examples.count < SuiteResult.counterexampleLimit {
-                        examples.append(Counterexample(
-                            inputBits: "output (\(t), \(o))", inputValue: "y = \(y[k])", expectedCode: "each error ≤ \(bound)",
-                            expectedValue: "T = \(bigT[k])", gotCode: "explicit \(e1), folded \(e2)",
-                            gotValue: "ŷ explicit \(yExplicit[k]), folded \(yFolded[k])", note: withBeta ? "layernorm" : "rmsnorm"))
-                    }
+                rec.check(e1 <= bound && e2 <= bound && diff <= 2 * bound) {
+                    Counterexample(
+                        inputBits: "output (\(t), \(o))", inputValue: "y = \(y[k])", expectedCode: "each error ≤ \(bound)",
+                        expectedValue: "T = \(bigT[k])", gotCode: "explicit \(e1), folded \(e2)",
+                        gotValue: "ŷ explicit \(yExplicit[k]), folded \(yFolded[k])", note: withBeta ? "layernorm" : "rmsnorm")
                 }
             }
         }
@@ -494,11 +447,10 @@ public enum SmoothingIdentitySuite {
         var p = params
         p["foldTokens"] = "\(tokens)"
         p["gamma"] = "γ_\(inner + 4) = \(g)"
-        return SuiteResult(
+        return rec.result(
             suite: Self.name, caseName: withBeta ? "fold/layernorm/f32" : "fold/rmsnorm/f32",
-            passed: mism == 0 && metrics.allSatisfy { $0.value.isFinite }, covered: UInt64(tokens * outputs),
-            expected: UInt64(tokens * outputs), mismatches: mism, counterexamples: examples, metrics: metrics, parameters: p,
-            wallSeconds: Date().timeIntervalSince(t0))
+            expected: UInt64(tokens * outputs), reportedMetrics: metrics, parameters: p,
+            wallSeconds: Date().timeIntervalSince(t0), alsoRequire: metrics.allSatisfy { $0.value.isFinite })
     }
 }
 

@@ -1,4 +1,3 @@
-import CMPFR
 import Foundation
 import Formats
 import Oracle
@@ -118,24 +117,19 @@ public enum W8A8Suite {
         return (layer.weights(), layer.activations())
     }
 
-    /// The documented per-row INT8 quantization, from MPFR (see `IntegerBoundSuite`).
+    /// The documented per-row INT8 quantization, from MPFR (`IntegerReference`).
     static func referenceQuantize(_ x: ArraySlice<Float>, m: MPFRScratch) -> (codes: [Int], scale: Float) {
-        let amax = x.reduce(0) { max($0, abs($1)) }
-        let s = m.divide32(Double(max(amax, 1e-5)), by: 127)
-        let q = x.map { v in min(max(m.roundToIntegerEven(Double(m.divide32(Double(v), by: Double(s)))), -127), 127) }
-        return (q, s)
+        IntegerReference.quantizeGroup(x, qMax: IntegerReference.qMax(bits: 8), m: m)
     }
 
     static func w8a8Case(_ shape: Shape, w: [Float], x: [Float], scaling: ActivationScaling, implementation impl: Implementation) throws -> SuiteResult {
         let t0 = Date()
         let caseName = "w8a8/\(shape.label)/\(scaling.rawValue)"
         let m = MPFRScratch()
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         func fail(_ where_: String, _ what: String, _ e: String, _ g: String) {
-            mism += 1
-            if examples.count < SuiteResult.counterexampleLimit {
-                examples.append(Counterexample(inputBits: where_, inputValue: what, expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: caseName))
+            rec.recordMismatch {
+                Counterexample(inputBits: where_, inputValue: what, expectedCode: e, expectedValue: "", gotCode: g, gotValue: "", note: caseName)
             }
         }
         // Weights per channel.
@@ -159,9 +153,9 @@ public enum W8A8Suite {
         let y = try impl.forward(w, shape.out, shape.inF, x, shape.batch, scaling)
         guard y.count == shape.batch * shape.out else {
             fail("output", "length", "\(shape.batch * shape.out)", "\(y.count)")
-            return SuiteResult(suite: name, caseName: caseName, passed: false, covered: 0, mismatches: mism, counterexamples: examples)
+            return rec.result(suite: name, caseName: caseName)
         }
-        let exact = MPFRNumber(precision: 128), yv = MPFRNumber(precision: 128)
+        let product = ScaledIntegerProduct()
         var maxUlps = 0.0, maxAcc = 0
         for b in 0..<shape.batch {
             for o in 0..<shape.out {
@@ -169,20 +163,13 @@ public enum W8A8Suite {
                 for j in 0..<shape.inF { acc += wq[o].codes[j] * xq[b].codes[j] }
                 maxAcc = max(maxAcc, abs(acc))
                 // e = acc·s_x·s_w exactly (31 + 24 + 24 bits < 128).
-                _ = exact.set(acc, rounding: .nearestEven)
-                mpfr_mul_d(exact.pointer, exact.pointer, Double(xq[b].scale), MPFR_RNDN)
-                mpfr_mul_d(exact.pointer, exact.pointer, Double(wq[o].scale), MPFR_RNDN)
-                let expected = mpfr_get_flt(exact.pointer, MPFR_RNDN)
+                let expected = product.set(accumulator: acc, scales: xq[b].scale, wq[o].scale)
                 let got = y[b * shape.out + o]
                 if got.bitPattern != expected.bitPattern {
                     fail("y[\(b)][\(o)]", "acc = \(acc) (exact), s_x = \(xq[b].scale), s_w = \(wq[o].scale)",
                          "\(expected) = RN₃₂(acc·s_x·s_w)", "\(got)")
                 }
-                _ = yv.set(got, rounding: .nearestEven)
-                mpfr_sub(yv.pointer, yv.pointer, exact.pointer, MPFR_RNDN)  // exact at 128 bits
-                let err = abs(yv.double(rounding: .up))
-                let e = abs(exact.double(rounding: .nearestEven))
-                if e > 0 && e.isFinite { maxUlps = max(maxUlps, err / Double(Float(e).ulp)) }
+                if let ulps = product.errorInUlps(of: got) { maxUlps = max(maxUlps, ulps) }
             }
         }
         let n = shape.batch * shape.out
@@ -190,9 +177,9 @@ public enum W8A8Suite {
             Metric(name: "max ulps from exact", value: maxUlps, bound: 0.5),
             Metric(name: "max |acc|", value: Double(maxAcc)),
         ]
-        return SuiteResult(
-            suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(n), expected: UInt64(n), mismatches: mism,
-            counterexamples: examples, metrics: metrics,
+        rec.addCovered(UInt64(n))
+        return rec.result(
+            suite: name, caseName: caseName, expected: UInt64(n), reportedMetrics: metrics,
             parameters: ["out": "\(shape.out)", "in": "\(shape.inF)", "batch": "\(shape.batch)", "activations": scaling.rawValue, "seed": "\(seed)"],
             wallSeconds: Date().timeIntervalSince(t0))
     }
@@ -204,11 +191,12 @@ public enum W8A8Suite {
         let r = try impl.fp8GEMV(w, shape.out, shape.inF, g, x)
         let values = ExactValueTable(format: .e4m3fn)
         let blocks = (shape.inF + r.blockSize - 1) / r.blockSize
-        var mism: UInt64 = 0
-        var examples: [Counterexample] = []
+        var rec = MismatchRecorder()
         guard r.y.count == shape.out, r.codes.count == w.count, r.scaleInverses.count == shape.out * blocks else {
-            return SuiteResult(suite: name, caseName: caseName, passed: false, covered: 0, mismatches: 1, counterexamples: [Counterexample(
-                inputBits: "sizes", inputValue: "", expectedCode: "\(shape.out) outputs", expectedValue: "", gotCode: "\(r.y.count)", gotValue: "")])
+            rec.recordMismatch {
+                Counterexample(inputBits: "sizes", inputValue: "", expectedCode: "\(shape.out) outputs", expectedValue: "", gotCode: "\(r.y.count)", gotValue: "")
+            }
+            return rec.result(suite: name, caseName: caseName)
         }
         let gamma = ForwardError.gamma(shape.inF + blocks + 1, .float32)
         var terms = [Double](repeating: 0, count: shape.inF), absTerms = terms
@@ -226,19 +214,15 @@ public enum W8A8Suite {
             let err = SmoothingIdentitySuite.errorMagnitude(Double(r.y[o]), exact)
             maxRatio = max(maxRatio, err / bound)
             if bigS > 0 { maxNorm = max(maxNorm, err / bigS) }
-            if !(err <= bound) {
-                mism += 1
-                if examples.count < SuiteResult.counterexampleLimit {
-                    examples.append(Counterexample(
-                        inputBits: "y[\(o)]", inputValue: "exact \(exact)", expectedCode: "|ŷ − y| ≤ \(bound)", expectedValue: "Σ|t| = \(bigS)",
-                        gotCode: "\(err)", gotValue: "ŷ = \(r.y[o])", note: caseName))
-                }
+            rec.check(err <= bound) {
+                Counterexample(
+                    inputBits: "y[\(o)]", inputValue: "exact \(exact)", expectedCode: "|ŷ − y| ≤ \(bound)", expectedValue: "Σ|t| = \(bigS)",
+                    gotCode: "\(err)", gotValue: "ŷ = \(r.y[o])", note: caseName)
             }
         }
-        return SuiteResult(
-            suite: name, caseName: caseName, passed: mism == 0, covered: UInt64(shape.out), expected: UInt64(shape.out),
-            mismatches: mism, counterexamples: examples,
-            metrics: [Metric(name: "max err/bound", value: maxRatio, bound: 1), Metric(name: "max err/Σ|t|", value: maxNorm)],
+        return rec.result(
+            suite: name, caseName: caseName, expected: UInt64(shape.out),
+            reportedMetrics: [Metric(name: "max err/bound", value: maxRatio, bound: 1), Metric(name: "max err/Σ|t|", value: maxNorm)],
             parameters: ["out": "\(shape.out)", "in": "\(shape.inF)", "granularity": "\(g)", "gamma": "γ_\(shape.inF + blocks + 1)"],
             wallSeconds: Date().timeIntervalSince(t0))
     }
