@@ -74,14 +74,18 @@ public struct GateConfig: Sendable, Hashable {
 
     /// Parses and validates a configuration: the JSON syntax first (so that a file cut short
     /// is told apart from a syntax error, with the parser's own explanation), then the strict
-    /// `Decodable` conformance below.
+    /// `Decodable` conformance below, over the document as `JSONSerialization` read it — so a
+    /// key given twice keeps its last value, and every text encoding it accepts is accepted.
     public static func parse(_ data: Data, path: String = "<config>") throws(GateConfigError) -> GateConfig {
-        do { _ = try JSONSerialization.jsonObject(with: data) } catch {
+        let document: Data
+        do {
+            document = try JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: data))
+        } catch {
             throw .invalid(path, JSONScan.isTruncated(data) ? "the JSON is truncated" : "not valid JSON: \(JSONScan.describe(error))")
         }
         let decoder = JSONDecoder()
         decoder.userInfo[pathKey] = path
-        do { return try decoder.decode(GateConfig.self, from: data) } catch let e as GateConfigError {
+        do { return try decoder.decode(GateConfig.self, from: document) } catch let e as GateConfigError {
             throw e
         } catch {
             throw .invalid(path, JSONScan.describe(error))
