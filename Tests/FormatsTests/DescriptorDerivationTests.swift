@@ -71,6 +71,7 @@ import Testing
     @Test(arguments: table)
     func limits(_ e: Expected) throws {
         let f = try FloatFormat(named: e.name)
+        #expect(try FloatFormat(named: f.mlDtypesName) == f)
         #expect(f.bitWidth == e.bitWidth)
         #expect(f.bias == e.bias)
         #expect(f.emax == e.emax)

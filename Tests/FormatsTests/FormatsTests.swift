@@ -1,39 +1,7 @@
 import Testing
 @testable import Formats
 
-@Suite struct DescriptorLimits {
-    /// Limits from OCP OFP8 Table 1, OCP MX §5.3 and Docs/formats.md, written independently of the
-    /// descriptor arithmetic: (max finite, min normal, min positive).
-    static let table: [(String, Double, Double, Double)] = [
-        ("e4m3fn", 448, 0x1p-6, 0x1p-9),
-        ("e5m2", 57344, 0x1p-14, 0x1p-16),
-        ("e4m3fnuz", 240, 0x1p-7, 0x1p-10),
-        ("e5m2fnuz", 57344, 0x1p-15, 0x1p-17),
-        ("e4m3b11fnuz", 30, 0x1p-10, 0x1p-13),
-        ("e4m3", 240, 0x1p-6, 0x1p-9),
-        ("e3m4", 15.5, 0x1p-2, 0x1p-6),
-        ("e8m0fnu", 0x1p127, 0x1p-127, 0x1p-127),
-        ("e2m3fn", 7.5, 1, 0x1p-3),
-        ("e3m2fn", 28, 0x1p-2, 0x1p-4),
-        ("e2m1fn", 6, 1, 0.5),
-        ("binary16", 65504, 0x1p-14, 0x1p-24),
-        ("bfloat16", 0x1.FEp127, 0x1p-126, 0x1p-133),
-    ]
-
-    @Test(arguments: table.indices)
-    func limits(_ i: Int) throws {
-        let (name, maxFinite, minNormal, minPositive) = Self.table[i]
-        let f = try FloatFormat(named: name)
-        #expect(f.maxFinite == maxFinite)
-        #expect(f.minNormal == minNormal)
-        #expect(f.minPositive == minPositive)
-        #expect(try FloatFormat(named: f.mlDtypesName) == f)
-    }
-
-    @Test func everyFormatIsInTheTable() {
-        #expect(Set(FloatFormat.all.map(\.name)) == Set(Self.table.map(\.0)))
-    }
-
+@Suite struct DescriptorBasics {
     @Test func unknownNameIsATypedError() {
         #expect(throws: FormatError.unknownFormat("e9m9")) { try FloatFormat(named: "e9m9") }
     }
