@@ -27,6 +27,10 @@ public struct MismatchRecorder: Sendable {
     /// The kept counterexamples, in input order.
     public var counterexamples: [Counterexample] { kept.map(\.example) }
 
+    /// The kept counterexamples with their input positions (to interleave two recorders' examples
+    /// in input order, e.g. wrong outputs and faults).
+    public var positionedCounterexamples: [(position: UInt64, example: Counterexample)] { kept }
+
     /// Whether no input disagreed.
     public var isClean: Bool { mismatches == 0 }
 
