@@ -65,13 +65,14 @@ public final class PluginSession: @unchecked Sendable {
     private var slots: [PluginWorkerSlot]
     private let codeBytes: Int
     /// The fault budget and plugin time of the case being run (one case at a time).
-    private let currentCase = Locked(CaseState(budget: FaultBudget(maxIsolated: 0, maxEvents: 0), nanos: [:], workers: 0))
+    private let currentCase: Locked<CaseState>
 
     public init(_ configuration: PluginConfiguration) throws(PluginError) {
         guard configuration.timeout > 0, configuration.timeout.isFinite else { throw .invalidTimeout(configuration.timeout) }
         guard configuration.threads >= 1 else { throw .invalidThreadCount(configuration.threads) }
         precondition(configuration.batch >= 1 && configuration.chunk >= 1, "batch and chunk must be positive")
         self.configuration = configuration
+        currentCase = Locked(CaseState(budget: Self.freshBudget(configuration), nanos: [:], workers: 0))
         library = try SharedLibraryFile.validate(configuration.library)
         codeBytes = PluginEntryPoint.codeBytes(for: configuration.format)
         let first = try Self.makeSlot(configuration, library: library, codeBytes: codeBytes)
@@ -146,6 +147,10 @@ public final class PluginSession: @unchecked Sendable {
     }
 
     private var budget: FaultBudget { currentCase.withLock { $0.budget } }
+
+    private static func freshBudget(_ c: PluginConfiguration) -> FaultBudget {
+        FaultBudget(maxIsolated: c.maxIsolatedFaults, maxEvents: c.maxRestarts)
+    }
 
     /// Runs `count` inputs (or Float32 patterns, for `.sweepFloat32`) through `entry` on worker
     /// `worker` under the case's fault budget, hands over the outputs of every good request, and
@@ -241,9 +246,7 @@ extension PluginSession: ConversionUnderTest {
     public func beginCase() {
         let nanos = Dictionary(uniqueKeysWithValues: slots.map { (ObjectIdentifier($0), $0.pluginNanos) })
         currentCase.withLock {
-            $0 = CaseState(
-                budget: FaultBudget(maxIsolated: configuration.maxIsolatedFaults, maxEvents: configuration.maxRestarts),
-                nanos: nanos, workers: 0)
+            $0 = CaseState(budget: Self.freshBudget(configuration), nanos: nanos, workers: 0)
         }
     }
 
