@@ -171,3 +171,13 @@ public struct UnsupportedEntry: Error, CustomStringConvertible, Sendable {
     public init(_ entry: ConversionEntry) { self.entry = entry }
     public var description: String { "entry point \(entry.rawValue) is not implemented" }
 }
+
+/// A sweep asked for Float32 patterns the implementation cannot produce (a file host holds only
+/// some of them).
+public struct OutsideSweepDomain: Error, CustomStringConvertible, Sendable {
+    public let patterns: Range<UInt64>
+    public let domain: Range<UInt64>
+    public var description: String {
+        "patterns \(patterns.lowerBound)..<\(patterns.upperBound) are outside the implementation's domain \(domain.lowerBound)..<\(domain.upperBound)"
+    }
+}

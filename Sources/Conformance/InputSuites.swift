@@ -24,7 +24,9 @@ public enum ExhaustiveFloat32Suite {
         let t0 = Date()
         let (format, policy) = (implementation.format, implementation.policy)
         let domain = implementation.float32SweepDomain
-        precondition(patterns.lowerBound >= domain.lowerBound && patterns.upperBound <= domain.upperBound)
+        guard patterns.lowerBound >= domain.lowerBound, patterns.upperBound <= domain.upperBound else {
+            throw OutsideSweepDomain(patterns: patterns, domain: domain)
+        }
         let table = try OracleTables.intervals(format: format, policy: policy)
         let values = ExactValueTable(format: format)
         let blockSize = UInt64(implementation.sweepBlockSize)
