@@ -70,7 +70,25 @@ public enum ExhaustiveSweep {
     }
 
     /// Compares one run of codes with the intervals overlapping it.
+    ///
+    /// The scan runs once per mismatch in a wrong encoder (2^31 times for one that overflows to
+    /// NaN), so it must be specialised for the concrete code type: a host in another module
+    /// reaches this through unspecialised generic code, where each integer conversion would be a
+    /// witness-table call. The cast happens once per run of codes.
     static func check<Code: SweepCode>(
+        _ codes: UnsafeBufferPointer<Code>, start: UInt64, intervals: [RoundingIntervalTable.Interval], into recorder: inout MismatchRecorder,
+        explain: (UInt32, UInt16, UInt16) -> Counterexample
+    ) {
+        if let bytes = codes as? UnsafeBufferPointer<UInt8> {
+            scan(bytes, start: start, intervals: intervals, into: &recorder, explain: explain)
+        } else if let halves = codes as? UnsafeBufferPointer<UInt16> {
+            scan(halves, start: start, intervals: intervals, into: &recorder, explain: explain)
+        } else {
+            scan(codes, start: start, intervals: intervals, into: &recorder, explain: explain)
+        }
+    }
+
+    private static func scan<Code: SweepCode>(
         _ codes: UnsafeBufferPointer<Code>, start: UInt64, intervals: [RoundingIntervalTable.Interval], into recorder: inout MismatchRecorder,
         explain: (UInt32, UInt16, UInt16) -> Counterexample
     ) {
