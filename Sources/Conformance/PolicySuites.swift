@@ -226,7 +226,7 @@ public enum ProfileSuite {
             }
         }
         return evidence.result(
-            suite: "profiles", caseName: "\(format.name)/\(overflow.rawValue)", expected: nil,
+            suite: "profiles", caseName: "\(format.name)/\(overflow.rawValue)", expected: UInt64(inputs32.count + inputs64.count),
             implementations: [ocp, ml], parameters: ocp.parameters(for: nil),
             metrics: Difference.allCases.map { Metric(name: $0.rawValue, value: Double(counts[$0, default: 0]), unit: "inputs") },
             since: t0)
