@@ -3,7 +3,8 @@
 // QuantCheck: a production quantization module verified against a GNU MPFR oracle.
 //
 // Dependencies are one-way:  Formats ← Quant ← Conformance → Oracle → Formats,
-// with Harness and the `quantcheck` executable on top. `Quant` never sees MPFR.
+// PluginHost → Conformance, with Harness and the `quantcheck` executable on top.
+// `Quant` never sees MPFR; `Conformance` never sees plugin code.
 //
 // CPU-specific speed: no target uses `unsafeFlags` (SwiftPM refuses them in version-based
 // dependencies). The hot loops live in the small C target `QuantKernels`, which compiles an
@@ -20,6 +21,7 @@ let package = Package(
         .library(name: "Quant", targets: ["Quant"]),
         .library(name: "Oracle", targets: ["Oracle"]),
         .library(name: "Conformance", targets: ["Conformance"]),
+        .library(name: "PluginHost", targets: ["PluginHost"]),
         .library(name: "Harness", targets: ["Harness"]),
         .executable(name: "quantcheck", targets: ["quantcheck"]),
     ],
@@ -36,13 +38,16 @@ let package = Package(
         /// MPFR-backed reference, derived from definitions only.
         .target(name: "Oracle", dependencies: ["Formats", "CMPFR"]),
         /// The checks: each suite returns a structured result.
-        .target(name: "Conformance", dependencies: ["Formats", "Quant", "Oracle", "CheckKernels", "QuantCheckPlugin"]),
+        .target(name: "Conformance", dependencies: ["Formats", "Quant", "Oracle", "CheckKernels"]),
+        /// Hosts a C-ABI conversion plugin in crash-isolated worker processes (shared memory,
+        /// guard pages, fault bisection) as a `ConversionUnderTest` for `quantcheck conform`.
+        .target(name: "PluginHost", dependencies: ["Formats", "Conformance", "QuantCheckPlugin"]),
         /// Timing, results JSON, Markdown/SVG, compare and gate.
         .target(name: "Harness", dependencies: ["Formats", "Quant", "Conformance"]),
         .executableTarget(
             name: "quantcheck",
             dependencies: [
-                "Formats", "Quant", "Oracle", "Conformance", "Harness",
+                "Formats", "Quant", "Oracle", "Conformance", "PluginHost", "Harness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -73,6 +78,7 @@ let package = Package(
         .testTarget(name: "QuantTests", dependencies: ["Quant", "Formats", "TestSupport"]),
         .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats", "Support", "TestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Quant", "Oracle", "Formats"]),
+        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "Conformance", "Formats"]),
         .testTarget(name: "HarnessTests", dependencies: ["Support", "Harness", "Conformance", "Quant", "Formats", "quantcheck"]),
     ],
     swiftLanguageModes: [.v5]

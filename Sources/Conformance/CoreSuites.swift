@@ -10,20 +10,17 @@ extension ConformanceRunner {
         SuiteDescriptor(
             name: "decode", summary: "every code of every format equals the oracle's exact value",
             run: { o in
-                o.effectiveFormats.map { f in
-                    let codec = NarrowFloatCodec(format: f)
-                    return DecodeSuite.run(format: f, decoders: [codec.decodeDouble, { Double(codec.decodeFloat($0)) }])
+                try o.effectiveFormats.map { f in
+                    try DecodeSuite.run(CodecUnderTest(NarrowFloatCodec(format: f)), entries: [.decodeFloat64, .decode])
                 }
             }),
         SuiteDescriptor(
             name: "roundtrip", summary: "decode→encode is the identity for every non-NaN code, every direction, both modes",
             run: { o in
-                o.effectiveFormats.map { f in
-                    RoundTripSuite.run(format: f) { policy in
-                        let codec = NarrowFloatCodec(format: f, policy: policy)
-                        return RoundTripSuite.Implementation(
-                            decode: codec.decodeDouble, encodeFloat: { codec.encode($0) }, encodeDouble: { codec.encode($0) })
-                    }
+                try o.effectiveFormats.map { f in
+                    try RoundTripSuite.run(
+                        format: f, conformers: policies(exhaustive: true).map { CodecUnderTest(NarrowFloatCodec(format: f, policy: $0)) },
+                        entries: [.float32, .float64], caseName: f.name)
                 }
             }),
         SuiteDescriptor(
@@ -39,11 +36,18 @@ extension ConformanceRunner {
             run: { o in try Float64Suite.runAll(o) }),
         SuiteDescriptor(
             name: "stochastic", summary: "stochastic rounding frequencies and bias (binomial test, false-alarm rate 1e-6)",
-            run: { o in StochasticSuite.runAll(o) }),
+            run: { o in try StochasticSuite.runAll(o) }),
         SuiteDescriptor(
             name: "profiles", summary: "ml_dtypes profile differs from ocp exactly in the documented places",
             run: { o in try ProfileSuite.runAll(o) }),
     ]
+
+    /// Every (format, policy) of a run: the in-process codec for each, in format-major order.
+    static func codecs(_ o: VerifyOptions) -> [CodecUnderTest] {
+        o.effectiveFormats.flatMap { f in
+            policies(exhaustive: o.exhaustive).map { CodecUnderTest(NarrowFloatCodec(format: f, policy: $0), threads: o.threads) }
+        }
+    }
 
     /// Modes of the default run and of `--exhaustive`.
     static func policies(exhaustive: Bool) -> [ConversionPolicy] {
@@ -77,93 +81,116 @@ enum Describe {
 // MARK: - 1. Decode
 
 public enum DecodeSuite {
-    /// Every code: the codec's Float32 and Float64 decodes equal the oracle's exact value, with
-    /// the sign of zero, NaN and infinity classes included.
-    /// `decoders` are the implementations under test (e.g. the Float64 and the Float32 decode).
-    public static func run(format: FloatFormat, decoders: [(UInt16) -> Double]) -> SuiteResult {
+    /// Every code: each decoder in `entries` (`.decode` to Float32, `.decodeFloat64`) equals the
+    /// oracle's exact value, with the sign of zero, NaN and infinity classes included. Covers
+    /// codes × decoders.
+    public static func run(_ implementation: some ConversionUnderTest, entries: [ConversionEntry]) throws -> SuiteResult {
         let t0 = Date()
+        let format = implementation.format
         let table = ExactValueTable(format: format)
-        var mismatches: UInt64 = 0
-        var examples: [Counterexample] = []
-        for c in 0..<format.codeCount {
-            let code = UInt16(c)
+        let entries = entries.filter(implementation.entries.contains)
+        let codes = (0..<format.codeCount).map { UInt16($0) }
+        var evidence = CaseEvidence()
+        implementation.beginCase()
+        func ok(_ code: UInt16, _ got: Double) -> Bool {
             let exact = table[code]
-            for got in decoders.map({ $0(code) }) {
-                let ok: Bool
-                switch exact.codeClass {
-                case .nan: ok = got.isNaN
-                case .infinity: ok = got.isInfinite && (got < 0) == exact.isNegative
-                default: ok = got.bitPattern == exact.double.bitPattern
-                }
-                if !ok {
-                    mismatches += 1
-                    if examples.count < SuiteResult.counterexampleLimit {
-                        examples.append(Counterexample(
-                            inputBits: Describe.code(code, format), inputValue: "code",
-                            expectedCode: Describe.code(code, format), expectedValue: exact.description,
-                            gotCode: Describe.code(code, format), gotValue: "\(got)", note: format.name))
-                    }
-                }
+            switch exact.codeClass {
+            case .nan: return got.isNaN
+            case .infinity: return got.isInfinite && (got < 0) == exact.isNegative
+            default: return got.bitPattern == exact.double.bitPattern
             }
         }
-        return SuiteResult(
-            suite: "decode", caseName: format.name, passed: mismatches == 0, covered: UInt64(format.codeCount * decoders.count),
-            expected: UInt64(format.codeCount * decoders.count), mismatches: mismatches, counterexamples: examples,
-            wallSeconds: Date().timeIntervalSince(t0))
+        for (d, entry) in entries.enumerated() {
+            let position = { (c: UInt64) in c * UInt64(entries.count) + UInt64(d) }
+            func check(_ code: UInt16, _ got: Double, _ text: () -> String) {
+                evidence.wrong.check(ok(code, got), at: position(UInt64(code))) {
+                    let c = Describe.code(code, format)
+                    return Counterexample(
+                        inputBits: c, inputValue: "code", expectedCode: c, expectedValue: table[code].description,
+                        gotCode: c, gotValue: text(), note: "\(format.name) \(entry.rawValue)")
+                }
+            }
+            let faults = try codes.withUnsafeBufferPointer { codes throws -> [ConversionFault] in
+                if entry == .decode {
+                    return try implementation.decode(codes) { first, out in
+                        for (k, got) in out.enumerated() {
+                            check(codes[first + k], Double(got)) { "\(got) (float bits \(Describe.hex(got.bitPattern, digits: 8)))" }
+                        }
+                    }
+                }
+                return try implementation.decodeFloat64(codes) { first, out in
+                    for (k, got) in out.enumerated() { check(codes[first + k], got) { "\(got)" } }
+                }
+            }
+            evidence.record(
+                faults, site: implementation.name(of: entry), position: position,
+                describe: { (Describe.code(UInt16($0), format), "code") },
+                expected: { (Describe.code(UInt16($0), format), table[UInt16($0)].description) })
+        }
+        return evidence.result(
+            suite: "decode", caseName: format.name, expected: UInt64(format.codeCount * entries.count),
+            implementations: [implementation], parameters: implementation.parameters(for: entries.count == 1 ? entries[0] : nil),
+            since: t0)
     }
 }
 
 // MARK: - 2. Round trip
 
 public enum RoundTripSuite {
-    /// The implementation under one policy: decode, and encode from Float32 and from Float64.
-    public struct Implementation {
-        public var decode: (UInt16) -> Double
-        public var encodeFloat: (Float) -> UInt16
-        public var encodeDouble: (Double) -> UInt16
-        public init(decode: @escaping (UInt16) -> Double, encodeFloat: @escaping (Float) -> UInt16, encodeDouble: @escaping (Double) -> UInt16) {
-            self.decode = decode
-            self.encodeFloat = encodeFloat
-            self.encodeDouble = encodeDouble
-        }
-    }
-
-    /// decode → encode is the identity for every non-NaN code under every deterministic
-    /// direction and both overflow policies (from both Float32 and Float64 values). NaN codes
-    /// must come back as a NaN code.
-    public static func run(format: FloatFormat, implementation: (ConversionPolicy) -> Implementation) -> SuiteResult {
+    /// decode → encode is the identity for every non-NaN code, for every conformer (one per
+    /// policy) and every encoder in `entries` (`.float32`, `.float64`): ±∞ codes come back as the
+    /// policy's ∞ rule (±max under sat, OCP Table 3), NaN codes as a NaN code.
+    ///
+    /// The decoded values come from the oracle's exact table, not from the implementation's own
+    /// decoder, so a wrong decoder cannot hide a wrong encoder (`DecodeSuite` checks the decoder).
+    /// Inputs are ordered by conformer, then code, then entry.
+    public static func run(
+        format: FloatFormat, conformers: [any ConversionUnderTest], entries: [ConversionEntry], caseName: String
+    ) throws -> SuiteResult {
         let t0 = Date()
-        var covered: UInt64 = 0, mismatches: UInt64 = 0
-        var examples: [Counterexample] = []
-        for policy in ConformanceRunner.policies(exhaustive: true) {
-            let codec = implementation(policy)
-            for c in 0..<format.codeCount {
-                let code = UInt16(c)
-                // NaN codes must come back as a NaN; ±∞ as the policy's ∞ rule (±max under sat,
-                // OCP Table 3); every finite code as itself.
-                let cls = format.classify(code)
-                let expected = cls == .infinity
-                    ? format.codeForInfinity(negative: format.sign(of: code), policy: policy) : code
-                let value = codec.decode(code)
-                for back in [codec.encodeFloat(Float(value)), codec.encodeDouble(value)] {
-                    covered += 1
-                    let ok = cls == .nan ? format.classify(back) == .nan : back == expected
-                    if !ok {
-                        mismatches += 1
-                        if examples.count < SuiteResult.counterexampleLimit {
-                            examples.append(Counterexample(
-                                inputBits: Describe.code(code, format), inputValue: "\(value)",
-                                expectedCode: Describe.code(expected, format), expectedValue: "\(codec.decode(expected))",
-                                gotCode: Describe.code(back, format), gotValue: Int(back) < format.codeCount ? "\(codec.decode(back))" : "invalid",
-                                note: "\(format.name) \(policy)"))
+        let table = ExactValueTable(format: format)
+        let codes = (0..<format.codeCount).map { UInt16($0) }
+        func value(_ c: UInt16) -> Double {
+            table[c].codeClass == .nan ? (table[c].isNegative ? -Double.nan : .nan) : table[c].double
+        }
+        let doubles = codes.map(value)
+        let floats = doubles.map { Float($0) }
+        let isNaNCode = { (c: UInt16) in format.classify(c) == .nan }
+        var evidence = CaseEvidence()
+        for (ci, impl) in conformers.enumerated() {
+            impl.beginCase()
+            let policy = impl.policy
+            func expectedCode(_ c: UInt16) -> UInt16 {
+                format.classify(c) == .infinity ? format.codeForInfinity(negative: format.sign(of: c), policy: policy) : c
+            }
+            for (ei, entry) in entries.enumerated() where impl.entries.contains(entry) {
+                let position = { (c: UInt64) in (UInt64(ci) * UInt64(codes.count) + c) * UInt64(entries.count) + UInt64(ei) }
+                let deliver: Delivery<UInt16> = { first, out in
+                    for (k, got) in out.enumerated() {
+                        let c = UInt16(first + k), e = expectedCode(c)
+                        let ok = isNaNCode(c) ? Int(got) < format.codeCount && isNaNCode(got) : got == e
+                        evidence.wrong.check(ok, at: position(UInt64(c))) {
+                            Counterexample(
+                                inputBits: Describe.code(c, format), inputValue: "\(value(c))",
+                                expectedCode: isNaNCode(c) ? "a NaN code" : Describe.code(e, format),
+                                expectedValue: Describe.value(e, table), gotCode: Describe.code(got, format),
+                                gotValue: Int(got) < format.codeCount ? Describe.value(got, table) : "invalid code",
+                                note: "\(format.name) \(policy) via \(impl.name(of: entry))")
                         }
                     }
                 }
+                let faults = entry == .float32
+                    ? try floats.withUnsafeBufferPointer { try impl.encode($0, deliver: deliver) }
+                    : try doubles.withUnsafeBufferPointer { try impl.encode($0, route: 0, deliver: deliver) }
+                evidence.record(
+                    faults, site: impl.name(of: entry), position: position,
+                    describe: { (Describe.code(UInt16($0), format), "\(value(UInt16($0)))") },
+                    expected: { (Describe.code(expectedCode(UInt16($0)), format), Describe.value(expectedCode(UInt16($0)), table)) })
             }
         }
-        return SuiteResult(
-            suite: "roundtrip", caseName: format.name, passed: mismatches == 0, covered: covered,
-            expected: UInt64(format.codeCount * 8 * 2), mismatches: mismatches, counterexamples: examples,
-            wallSeconds: Date().timeIntervalSince(t0))
+        let parameters = conformers.first?.parameters(for: entries.count == 1 ? entries[0] : nil) ?? [:]
+        return evidence.result(
+            suite: "roundtrip", caseName: caseName, expected: UInt64(codes.count * conformers.count * entries.count),
+            implementations: conformers, parameters: parameters, since: t0)
     }
 }

@@ -1,22 +1,8 @@
 import Dispatch
 import Foundation
+import Formats
+import Oracle
 import CheckKernels
-
-/// A run of consecutive Float32 bit patterns `lo…hi` (inclusive) that all map to `code`.
-/// The oracle's interval table is a sorted list of these covering [0, 2^32) exactly once.
-public struct CodeInterval: Sendable, Hashable, Codable {
-    public var lo: UInt32
-    public var hi: UInt32
-    public var code: UInt16
-
-    public init(lo: UInt32, hi: UInt32, code: UInt16) {
-        self.lo = lo
-        self.hi = hi
-        self.code = code
-    }
-
-    public var count: UInt64 { UInt64(hi) - UInt64(lo) + 1 }
-}
 
 /// Code storage the sweep can compare quickly (one byte for formats of ≤ 8 bits, else two).
 public protocol SweepCode: FixedWidthInteger & UnsignedInteger & Sendable {
@@ -35,71 +21,76 @@ extension UInt16: SweepCode {
     }
 }
 
-/// The one generic exhaustive checker (after LLVM libc's exhaustive MPFR tests): an encoder
-/// under test fills codes for consecutive Float32 bit patterns, and every code is compared with
-/// the oracle's interval table.
+/// The one generic exhaustive checker and the one scheduler of a sweep (after LLVM libc's
+/// exhaustive MPFR tests): an implementation fills codes for consecutive Float32 bit patterns,
+/// and every code is compared with the oracle's interval table.
 ///
-/// - Work is split into blocks handed out from a shared cursor to `threads` workers; each block
-///   is encoded in cache-sized chunks.
-/// - Every pattern is counted: the result's `covered` must equal the size of `patterns`
+/// - Work is split into blocks handed out by `SweepState` to `workers` threads (one
+///   implementation worker each: a thread in process, a worker process for a plugin).
+/// - Every pattern is counted: the case's `covered` must equal the size of `patterns`
 ///   (an exhaustive test elsewhere silently skipped a range — ours cannot pass that way).
-/// - Counterexamples are kept per block and merged in input order, so the first ten are the same
-///   for any thread count, block size or shard split.
+/// - Each block records into its own `MismatchRecorder`; merged, they keep the first
+///   counterexamples in input order, the same for any thread count, block size or shard split.
 public enum ExhaustiveSweep {
     public static let allPatterns: Range<UInt64> = 0..<(1 << 32)
 
-    public struct Outcome: Sendable {
-        public var covered: UInt64
-        public var mismatches: UInt64
-        /// (pattern, expected code, got code), the first few in input order.
-        public var firstMismatches: [(pattern: UInt32, expected: UInt16, got: UInt16)]
-    }
-
-    /// Sweeps `patterns` (a sub-range of [0, 2^32)). `encode(start, buffer)` must write the
-    /// codes of patterns `start ..< start + buffer.count`.
+    /// Sweeps `patterns` (a sub-range of [0, 2^32)) in blocks of `blockSize`.
+    /// `encodeBlock(worker, range, deliver)` must hand every code of `range` it produced to
+    /// `deliver(first pattern, codes)` and return the faults it met; inputs not delivered count
+    /// as not covered. `stop()` is asked before each block (a host that gave up); a thrown error
+    /// stops every worker and is rethrown. `explain(pattern, expected, got)` writes a kept
+    /// mismatch's counterexample.
     public static func run<Code: SweepCode>(
-        patterns: Range<UInt64> = allPatterns,
-        intervals: [CodeInterval],
-        codeType: Code.Type,
-        threads: Int,
-        chunk: Int = 1 << 16,
-        keep: Int = SuiteResult.counterexampleLimit,
-        progress: (@Sendable (UInt64) -> Void)? = nil,
-        encode: @escaping @Sendable (UInt32, UnsafeMutableBufferPointer<Code>) -> Void
-    ) -> Outcome {
+        patterns: Range<UInt64> = allPatterns, blockSize: UInt64, workers: Int, intervals: [RoundingIntervalTable.Interval],
+        progress: (@Sendable (UInt64) -> Void)? = nil, stop: @escaping @Sendable () -> Bool = { false },
+        explain: @escaping @Sendable (UInt32, UInt16, UInt16) -> Counterexample,
+        encodeBlock: @escaping @Sendable (Int, Range<UInt64>, (UInt64, UnsafeBufferPointer<Code>) -> Void) throws -> [ConversionFault]
+    ) throws -> (MismatchRecorder, [ConversionFault]) {
         precondition(patterns.lowerBound >= 0 && patterns.upperBound <= 1 << 32)
-        precondition(threads >= 1 && chunk > 0)
-        let blockSize = UInt64(chunk) * 64
+        precondition(workers >= 1 && blockSize > 0)
         let blockCount = Int((UInt64(patterns.count) + blockSize - 1) / blockSize)
         let state = SweepState(blocks: blockCount)
-        let workers = max(1, min(threads, blockCount))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            let buffer = UnsafeMutableBufferPointer<Code>.allocate(capacity: chunk)
-            defer { buffer.deallocate() }
-            while let b = state.nextBlock() {
+        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, blockCount))) { w in
+            while !stop(), let b = state.nextBlock() {
                 let lo = patterns.lowerBound + UInt64(b) * blockSize
                 let hi = min(patterns.upperBound, lo + blockSize)
-                var result = BlockResult()
-                var start = lo
-                while start < hi {
-                    let n = Int(min(UInt64(chunk), hi - start))
-                    let view = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
-                    encode(UInt32(start), view)
-                    check(view, start: start, intervals: intervals, keep: keep, into: &result)
-                    result.covered += UInt64(n)
-                    start += UInt64(n)
+                var recorder = MismatchRecorder()
+                do {
+                    let faults = try encodeBlock(w, lo..<hi) { first, codes in
+                        check(codes, start: first, intervals: intervals, into: &recorder, explain: explain)
+                    }
+                    state.finish(block: b, recorder, faults)
+                } catch {
+                    state.fail(block: b, recorder, error)
                 }
-                state.finish(block: b, result)
                 progress?(hi - lo)
             }
         }
-        return state.outcome(keep: keep)
+        return try state.outcome()
     }
 
-    /// Compares one chunk with the intervals overlapping it.
+    /// Compares one run of codes with the intervals overlapping it.
+    ///
+    /// The scan runs once per mismatch in a wrong encoder (2^31 times for one that overflows to
+    /// NaN), so it must be specialised for the concrete code type: a host in another module
+    /// reaches this through unspecialised generic code, where each integer conversion would be a
+    /// witness-table call. The cast happens once per run of codes.
     static func check<Code: SweepCode>(
-        _ codes: UnsafeMutableBufferPointer<Code>, start: UInt64, intervals: [CodeInterval], keep: Int,
-        into result: inout BlockResult
+        _ codes: UnsafeBufferPointer<Code>, start: UInt64, intervals: [RoundingIntervalTable.Interval], into recorder: inout MismatchRecorder,
+        explain: (UInt32, UInt16, UInt16) -> Counterexample
+    ) {
+        if let bytes = codes as? UnsafeBufferPointer<UInt8> {
+            scan(bytes, start: start, intervals: intervals, into: &recorder, explain: explain)
+        } else if let halves = codes as? UnsafeBufferPointer<UInt16> {
+            scan(halves, start: start, intervals: intervals, into: &recorder, explain: explain)
+        } else {
+            scan(codes, start: start, intervals: intervals, into: &recorder, explain: explain)
+        }
+    }
+
+    private static func scan<Code: SweepCode>(
+        _ codes: UnsafeBufferPointer<Code>, start: UInt64, intervals: [RoundingIntervalTable.Interval], into recorder: inout MismatchRecorder,
+        explain: (UInt32, UInt16, UInt16) -> Counterexample
     ) {
         let end = start + UInt64(codes.count)  // exclusive
         var i = firstInterval(containing: start, in: intervals)
@@ -113,10 +104,8 @@ public enum ExhaustiveSweep {
             let expected = Code(truncatingIfNeeded: iv.code)
             var j = Code.firstMismatch(segment, expected: expected)
             while j < segment.count {
-                result.mismatches += 1
-                if result.first.count < keep {
-                    result.first.append((UInt32(pos + UInt64(j)), iv.code, UInt16(segment[j])))
-                }
+                let p = pos + UInt64(j), got = UInt16(segment[j])
+                recorder.recordMismatch(at: p) { explain(UInt32(p), iv.code, got) }
                 j += 1
                 if j < segment.count {
                     j += Code.firstMismatch(UnsafeBufferPointer(rebasing: segment[j...]), expected: expected)
@@ -125,10 +114,11 @@ public enum ExhaustiveSweep {
             pos = segEnd
             i += 1
         }
+        recorder.addCovered(UInt64(codes.count))
     }
 
     /// Index of the interval containing `pattern` (binary search; the table is sorted).
-    public static func firstInterval(containing pattern: UInt64, in intervals: [CodeInterval]) -> Int {
+    public static func firstInterval(containing pattern: UInt64, in intervals: [RoundingIntervalTable.Interval]) -> Int {
         var lo = 0, hi = intervals.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
@@ -138,7 +128,7 @@ public enum ExhaustiveSweep {
     }
 
     /// Checks that `intervals` is sorted, contiguous and covers [0, 2^32) exactly once.
-    public static func isPartitionOfAllPatterns(_ intervals: [CodeInterval]) -> Bool {
+    public static func isPartitionOfAllPatterns(_ intervals: [RoundingIntervalTable.Interval]) -> Bool {
         var next: UInt64 = 0
         for iv in intervals {
             guard UInt64(iv.lo) == next, iv.hi >= iv.lo else { return false }
@@ -147,47 +137,51 @@ public enum ExhaustiveSweep {
         return next == 1 << 32
     }
 
-    struct BlockResult {
-        var covered: UInt64 = 0
-        var mismatches: UInt64 = 0
-        var first: [(UInt32, UInt16, UInt16)] = []
-    }
+    /// The sweep's scheduler: hands out block numbers and collects each block's evidence.
+    final class SweepState: Sendable {
+        private struct State {
+            var next = 0
+            var recorder = MismatchRecorder()
+            var faults: [(block: Int, faults: [ConversionFault])] = []
+            var error: (block: Int, error: any Error)?
+        }
 
-    final class SweepState: @unchecked Sendable {
-        private let lock = NSLock()
-        private var next = 0
         private let count: Int
-        private var results: [BlockResult?]
+        private let state = Locked(State())
 
-        init(blocks: Int) {
-            count = blocks
-            results = Array(repeating: nil, count: blocks)
-        }
+        init(blocks: Int) { count = blocks }
 
+        /// The next block to sweep; nil when all are handed out or a worker failed.
         func nextBlock() -> Int? {
-            lock.lock()
-            defer { lock.unlock() }
-            guard next < count else { return nil }
-            next += 1
-            return next - 1
-        }
-
-        func finish(block: Int, _ r: BlockResult) {
-            lock.lock()
-            results[block] = r
-            lock.unlock()
-        }
-
-        func outcome(keep: Int) -> Outcome {
-            var covered: UInt64 = 0, mismatches: UInt64 = 0
-            var first: [(pattern: UInt32, expected: UInt16, got: UInt16)] = []
-            // A block that never reported counts as not covered, so the coverage check fails.
-            for r in results.compactMap({ $0 }) {
-                covered += r.covered
-                mismatches += r.mismatches
-                for m in r.first where first.count < keep { first.append((m.0, m.1, m.2)) }
+            state.withLock { s in
+                guard s.next < count, s.error == nil else { return nil }
+                s.next += 1
+                return s.next - 1
             }
-            return Outcome(covered: covered, mismatches: mismatches, firstMismatches: first)
+        }
+
+        func finish(block: Int, _ recorder: MismatchRecorder, _ faults: [ConversionFault]) {
+            state.withLock { s in
+                s.recorder.merge(recorder)
+                if !faults.isEmpty { s.faults.append((block, faults)) }
+            }
+        }
+
+        /// A block whose implementation threw: what it checked counts, the first error (by block)
+        /// is rethrown by `outcome`.
+        func fail(block: Int, _ recorder: MismatchRecorder, _ error: any Error) {
+            state.withLock { s in
+                s.recorder.merge(recorder)
+                if s.error.map({ block < $0.block }) ?? true { s.error = (block, error) }
+            }
+        }
+
+        /// The merged evidence; blocks never handed out count as not covered, so the coverage
+        /// check fails. Faults in block order.
+        func outcome() throws -> (MismatchRecorder, [ConversionFault]) {
+            let s = state.withLock { $0 }
+            if let e = s.error { throw e.error }
+            return (s.recorder, s.faults.sorted { $0.block < $1.block }.flatMap(\.faults))
         }
     }
 }

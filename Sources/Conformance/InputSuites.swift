@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Formats
 import Oracle
@@ -9,127 +10,160 @@ import Quant
 /// interval table of the same (format, policy).
 public enum ExhaustiveFloat32Suite {
     public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {
-        var results: [SuiteResult] = []
-        for format in o.effectiveFormats {
-            for policy in ConformanceRunner.policies(exhaustive: o.exhaustive) {
-                let codec = NarrowFloatCodec(format: format, policy: policy)
-                if format.bitWidth <= 8 {
-                    results.append(try run(
-                        format: format, policy: policy, patterns: o.patterns, threads: o.threads, progress: o.progress,
-                        codeType: UInt8.self, encode: { start, out in codec.encodeBitPatterns(startingAt: start, into: out) }))
-                } else {
-                    results.append(try run(
-                        format: format, policy: policy, patterns: o.patterns, threads: o.threads, progress: o.progress,
-                        codeType: UInt16.self, encode: { start, out in codec.encodeBitPatterns(startingAt: start, into: out) }))
-                }
-            }
-        }
-        return results
+        try ConformanceRunner.codecs(o).map { try run($0, patterns: o.patterns, threads: o.threads, progress: o.progress) }
     }
 
-    /// Sweeps `patterns` with `encode` and compares against the oracle. `covered` must equal
-    /// `patterns.count` for the case to pass.
-    /// The encoder under test writes the codes of patterns `start ..< start + out.count`
-    /// (the production one is `NarrowFloatCodec.encodeBitPatterns`: the fused pattern generator
-    /// over the same vectorised loop body as the bulk API).
-    public static func run<Code: SweepCode>(
-        format: FloatFormat, policy: ConversionPolicy, patterns: Range<UInt64> = ExhaustiveSweep.allPatterns,
-        threads: Int, progress: (@Sendable (UInt64) -> Void)? = nil, codeType: Code.Type,
-        encode: @escaping @Sendable (UInt32, UnsafeMutableBufferPointer<Code>) -> Void
+    /// Sweeps `patterns` through the implementation's Float32 encoder and compares every code
+    /// with the oracle's interval table of its (format, policy). `covered` must equal
+    /// `patterns.count` for the case to pass. Blocks are scheduled by `ExhaustiveSweep`, one
+    /// implementation worker per thread.
+    public static func run(
+        _ implementation: some ConversionUnderTest, patterns: Range<UInt64> = ExhaustiveSweep.allPatterns,
+        threads: Int, progress: (@Sendable (UInt64) -> Void)? = nil
     ) throws -> SuiteResult {
         let t0 = Date()
-        let table = try OracleTables.intervals(format: format, policy: policy)
-        let outcome = ExhaustiveSweep.run(
-            patterns: patterns, intervals: table, codeType: Code.self, threads: threads, progress: progress,
-            encode: encode)
-        let values = ExactValueTable(format: format)
-        let examples = outcome.firstMismatches.map { m in
-            Counterexample(
-                inputBits: Describe.hex(m.pattern, digits: 8), inputValue: Describe.float32(m.pattern),
-                expectedCode: Describe.code(m.expected, format), expectedValue: Describe.value(m.expected, values),
-                gotCode: Describe.code(m.got, format), gotValue: Describe.value(m.got, values),
-                note: "\(format.name) \(policy)")
+        let (format, policy) = (implementation.format, implementation.policy)
+        let domain = implementation.float32SweepDomain
+        guard patterns.lowerBound >= domain.lowerBound, patterns.upperBound <= domain.upperBound else {
+            throw OutsideSweepDomain(patterns: patterns, domain: domain)
         }
-        let expected = UInt64(patterns.count)
-        return SuiteResult(
-            suite: "exhaustive-f32", caseName: "\(format.name)/\(policy.overflow.rawValue)/\(policy.rounding.rawValue)",
-            passed: outcome.mismatches == 0 && outcome.covered == expected, covered: outcome.covered,
-            expected: expected, mismatches: outcome.mismatches, counterexamples: examples,
-            parameters: [
-                "format": format.name, "overflow": policy.overflow.rawValue, "rounding": policy.rounding.rawValue,
-                "profile": policy.profile.rawValue, "patterns": "\(patterns.lowerBound)..<\(patterns.upperBound)",
-            ],
-            wallSeconds: Date().timeIntervalSince(t0))
+        let table = try OracleTables.intervals(format: format, policy: policy)
+        let values = ExactValueTable(format: format)
+        let blockSize = UInt64(implementation.sweepBlockSize)
+        let blocks = Int((UInt64(patterns.count) + blockSize - 1) / blockSize)
+        implementation.beginCase()
+        let workers = try implementation.prepareSweep(workers: max(1, min(threads, blocks)))
+        let explain: @Sendable (UInt32, UInt16, UInt16) -> Counterexample = { p, e, g in
+            Counterexample(
+                inputBits: Describe.hex(p, digits: 8), inputValue: Describe.float32(p),
+                expectedCode: Describe.code(e, format), expectedValue: Describe.value(e, values),
+                gotCode: Describe.code(g, format), gotValue: Describe.value(g, values), note: "\(format.name) \(policy)")
+        }
+        let box = UncheckedBox(implementation)
+        func sweep<Code: SweepCode>(_: Code.Type) throws -> (MismatchRecorder, [ConversionFault]) {
+            try ExhaustiveSweep.run(
+                patterns: patterns, blockSize: blockSize, workers: workers, intervals: table, progress: progress,
+                stop: { box.value.caseStopped }, explain: explain
+            ) { (w: Int, range: Range<UInt64>, deliver: (UInt64, UnsafeBufferPointer<Code>) -> Void) in
+                try box.value.encodeFloat32Patterns(range, worker: w, codeType: Code.self, deliver: deliver)
+            }
+        }
+        let (recorder, faults) = format.bitWidth <= 8 ? try sweep(UInt8.self) : try sweep(UInt16.self)
+        var evidence = CaseEvidence(wrong: recorder)
+        func expected(_ p: UInt64) -> UInt16 { table[ExhaustiveSweep.firstInterval(containing: p, in: table)].code }
+        evidence.record(
+            faults, site: implementation.name(of: .float32),
+            describe: { (Describe.hex($0, digits: 8), Describe.float32(UInt32($0))) },
+            expected: { (Describe.code(expected($0), format), Describe.value(expected($0), values)) })
+        var parameters = implementation.parameters(for: .float32)
+        parameters.merge([
+            "format": format.name, "overflow": policy.overflow.rawValue, "rounding": policy.rounding.rawValue,
+            "profile": policy.profile.rawValue, "patterns": "\(patterns.lowerBound)..<\(patterns.upperBound)",
+        ]) { _, b in b }
+        return evidence.result(
+            suite: "exhaustive-f32", caseName: ConformanceRunner.caseName(format, policy), expected: UInt64(patterns.count),
+            implementations: [implementation], parameters: parameters, since: t0, isSweep: true)
     }
+
+    /// A Swift encoder of consecutive patterns (`encode(start, out)` writes the codes of patterns
+    /// `start ..< start + out.count`) swept as an implementation under test.
+    public static func run<Code: SweepCode>(
+        format: FloatFormat, policy: ConversionPolicy, patterns: Range<UInt64> = ExhaustiveSweep.allPatterns,
+        threads: Int, progress: (@Sendable (UInt64) -> Void)? = nil, codeType: Code.Type, chunk: Int = 1 << 16,
+        encode: @escaping @Sendable (UInt32, UnsafeMutableBufferPointer<Code>) -> Void
+    ) throws -> SuiteResult {
+        let functions = CodecUnderTest.Functions(
+            sweep8: encode as? @Sendable (UInt32, UnsafeMutableBufferPointer<UInt8>) -> Void,
+            sweep16: encode as? @Sendable (UInt32, UnsafeMutableBufferPointer<UInt16>) -> Void)
+        return try run(
+            CodecUnderTest(format: format, policy: policy, functions: functions, chunk: chunk), patterns: patterns,
+            threads: threads, progress: progress)
+    }
+}
+
+/// A reference handed to the sweep's worker threads; the implementation is used by one thread
+/// per worker index, as `ConversionUnderTest.encodeFloat32Patterns` requires.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Interval tables are built once per (format, policy) per process.
 enum OracleTables {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [String: [CodeInterval]] = [:]
+    private static let cache = Locked<[String: [RoundingIntervalTable.Interval]]>([:])
 
-    static func intervals(format: FloatFormat, policy: ConversionPolicy) throws -> [CodeInterval] {
+    static func intervals(format: FloatFormat, policy: ConversionPolicy) throws -> [RoundingIntervalTable.Interval] {
         let key = "\(format.name)|\(policy)"
-        lock.lock()
-        if let t = cache[key] { lock.unlock(); return t }
-        lock.unlock()
-        let table = try RoundingIntervalTable(format: format, policy: policy)
-        let converted = table.intervals.map { CodeInterval(lo: $0.lo, hi: $0.hi, code: $0.code) }
-        lock.lock()
-        cache[key] = converted
-        lock.unlock()
-        return converted
+        if let t = cache.withLock({ $0[key] }) { return t }
+        let table = try RoundingIntervalTable(format: format, policy: policy).intervals
+        cache.withLock { $0[key] = table }
+        return table
     }
 }
 
 // MARK: - 4. Exhaustive Float16 and BFloat16 inputs
 
 public enum HalfInputSuite {
-    public enum Kind: String, CaseIterable, Sendable { case float16 = "f16", bfloat16 = "bf16" }
+    public enum Kind: String, CaseIterable, Sendable {
+        case float16 = "f16", bfloat16 = "bf16"
 
-    public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {
-        var results: [SuiteResult] = []
-        for kind in Kind.allCases {
-            for format in o.effectiveFormats {
-                for policy in ConformanceRunner.policies(exhaustive: o.exhaustive) {
-                    let codec = NarrowFloatCodec(format: format, policy: policy)
-                    results.append(try run(kind: kind, format: format, policy: policy) { bits in
-                        kind == .float16 ? codec.encode(float16Bits: bits) : codec.encode(bfloat16Bits: bits)
-                    })
-                }
-            }
-        }
-        return results
+        /// The entry point that takes this kind of input.
+        public var entry: ConversionEntry { self == .float16 ? .float16 : .bfloat16 }
     }
 
-    public static func run(
-        kind: Kind, format: FloatFormat, policy: ConversionPolicy, encode: (UInt16) -> UInt16
-    ) throws -> SuiteResult {
+    public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {
+        let codecs = ConformanceRunner.codecs(o)
+        return try Kind.allCases.flatMap { kind in try codecs.map { try run(kind: kind, $0) } }
+    }
+
+    /// All 65,536 inputs of `kind` through the implementation's encoder, against the oracle.
+    public static func run(kind: Kind, _ implementation: some ConversionUnderTest) throws -> SuiteResult {
         let t0 = Date()
+        let (format, policy) = (implementation.format, implementation.policy)
         let oracle = try RoundingOracle(format: format, policy: policy)
         let values = ExactValueTable(format: format)
-        var mismatches: UInt64 = 0, covered: UInt64 = 0
-        var examples: [Counterexample] = []
-        for b in 0...UInt16.max {
-            covered += 1
-            let expected = kind == .float16 ? oracle.code(forBinary16Bits: b) : oracle.code(forBFloat16Bits: b)
-            let got = encode(b)
-            if got != expected {
-                mismatches += 1
-                if examples.count < SuiteResult.counterexampleLimit {
-                    let f32 = kind == .float16 ? NarrowFloatCodec.float32Bits(fromFloat16Bits: b) : UInt32(b) << 16
-                    examples.append(Counterexample(
-                        inputBits: Describe.hex(b, digits: 4), inputValue: Describe.float32(f32),
-                        expectedCode: Describe.code(expected, format), expectedValue: Describe.value(expected, values),
+        let inputs = (0...UInt16.max).map { $0 }
+        let expected = inputs.map { kind == .float16 ? oracle.code(forBinary16Bits: $0) : oracle.code(forBFloat16Bits: $0) }
+        func describe(_ i: UInt64) -> (bits: String, value: String) {
+            let b = UInt16(i)
+            let f32 = kind == .float16 ? NarrowFloatCodec.float32Bits(fromFloat16Bits: b) : UInt32(b) << 16
+            return (Describe.hex(b, digits: 4), Describe.float32(f32))
+        }
+        var evidence = CaseEvidence()
+        implementation.beginCase()
+        let deliver: Delivery<UInt16> = { first, out in
+            for (k, got) in out.enumerated() {
+                let i = first + k
+                evidence.wrong.check(got == expected[i], at: UInt64(i)) {
+                    Counterexample(
+                        inputBits: describe(UInt64(i)).bits, inputValue: describe(UInt64(i)).value,
+                        expectedCode: Describe.code(expected[i], format), expectedValue: Describe.value(expected[i], values),
                         gotCode: Describe.code(got, format), gotValue: Describe.value(got, values),
-                        note: "\(kind.rawValue) → \(format.name) \(policy)"))
+                        note: "\(kind.rawValue) → \(format.name) \(policy)")
                 }
             }
         }
-        return SuiteResult(
-            suite: "exhaustive-f16", caseName: "\(kind.rawValue)/\(format.name)/\(policy.overflow.rawValue)/\(policy.rounding.rawValue)",
-            passed: mismatches == 0 && covered == 65536, covered: covered, expected: 65536, mismatches: mismatches,
-            counterexamples: examples, wallSeconds: Date().timeIntervalSince(t0))
+        let faults = try inputs.withUnsafeBufferPointer {
+            kind == .float16
+                ? try implementation.encode(float16Bits: $0, deliver: deliver)
+                : try implementation.encode(bfloat16Bits: $0, deliver: deliver)
+        }
+        evidence.record(
+            faults, site: implementation.name(of: kind.entry), describe: describe,
+            expected: { (Describe.code(expected[Int($0)], format), Describe.value(expected[Int($0)], values)) })
+        return evidence.result(
+            suite: "exhaustive-f16", caseName: "\(kind.rawValue)/\(ConformanceRunner.caseName(format, policy))",
+            expected: UInt64(inputs.count), implementations: [implementation],
+            parameters: implementation.parameters(for: kind.entry), since: t0)
+    }
+
+    /// A Swift encoder of binary16 or bfloat16 bit patterns as an implementation under test.
+    public static func run(
+        kind: Kind, format: FloatFormat, policy: ConversionPolicy, encode: @escaping (UInt16) -> UInt16
+    ) throws -> SuiteResult {
+        let functions = kind == .float16
+            ? CodecUnderTest.Functions(encodeFloat16: encode) : CodecUnderTest.Functions(encodeBFloat16: encode)
+        return try run(kind: kind, CodecUnderTest(format: format, policy: policy, functions: functions))
     }
 }
 
@@ -142,17 +176,9 @@ public enum Float64Suite {
     public static let seed: UInt64 = 0x5EED_F64
 
     public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {
-        var results: [SuiteResult] = []
-        for format in o.effectiveFormats {
-            for policy in ConformanceRunner.policies(exhaustive: o.exhaustive) {
-                let codec = NarrowFloatCodec(format: format, policy: policy)
-                results.append(try run(
-                    format: format, policy: policy, randomCount: randomCount(exhaustive: o.exhaustive),
-                    seed: seed, threads: o.threads, encode: { codec.encode($0) },
-                    bulkEncode: { inputs, out in try codec.encode(inputs, into: out, threads: o.threads) }))
-            }
+        try ConformanceRunner.codecs(o).map {
+            try run($0, randomCount: randomCount(exhaustive: o.exhaustive), seed: seed, threads: o.threads)
         }
-        return results
     }
 
     /// The probe set: for every pair of neighbouring finite codes (by magnitude, both signs),
@@ -201,66 +227,72 @@ public enum Float64Suite {
         return values
     }
 
-    /// Checks `encode` (scalar) and, when given, `bulkEncode` (the bulk API, whose vectorised
-    /// path takes its own route through Float32) on every probe: a probe counts as one
-    /// mismatch when either differs from the oracle.
+    /// Checks every Float64 route of the implementation (`float64Routes`: the in-process codec's
+    /// scalar encoder and its bulk API, whose vectorised path takes its own route through
+    /// Float32) on every probe: a probe counts as one mismatch when any route differs from the
+    /// oracle, and is covered when every route produced its code. The oracle's answers are
+    /// computed on `threads` threads.
     public static func run(
-        format: FloatFormat, policy: ConversionPolicy, randomCount: Int, seed: UInt64, threads: Int,
-        encode: @escaping @Sendable (Double) -> UInt16,
-        bulkEncode: ((UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<UInt16>) throws -> Void)? = nil
+        _ implementation: some ConversionUnderTest, randomCount: Int, seed: UInt64, threads: Int
     ) throws -> SuiteResult {
         let t0 = Date()
+        let (format, policy) = (implementation.format, implementation.policy)
         let inputs = probes(format: format, randomCount: randomCount, seed: seed)
-        var bulk = [UInt16]()
-        if let bulkEncode {
-            bulk = [UInt16](repeating: 0, count: inputs.count)
-            try inputs.withUnsafeBufferPointer { i in try bulk.withUnsafeMutableBufferPointer { try bulkEncode(i, $0) } }
-        }
-        let bulkCodes = bulk
         let oracle = try RoundingOracle(format: format, policy: policy)
         let values = ExactValueTable(format: format)
-        // Parallel over contiguous slices; mismatches merged in input order.
-        let t = max(1, min(threads, inputs.count / 10_000))
-        let per = (inputs.count + t - 1) / t
-        let box = ResultsBox<(Int, [(Int, UInt16, UInt16, String)])>(count: t)
-        DispatchQueue.concurrentPerform(iterations: t) { j in
-            var mism: [(Int, UInt16, UInt16, String)] = []
-            var count = 0
-            for i in (j * per)..<min(inputs.count, (j + 1) * per) {
-                let expected = oracle.code(forFloat64: inputs[i])
-                let got = encode(inputs[i])
-                let gotBulk = bulkCodes.isEmpty ? expected : bulkCodes[i]
-                if got != expected || gotBulk != expected {
-                    count += 1
-                    if mism.count < SuiteResult.counterexampleLimit {
-                        mism.append(got != expected ? (i, expected, got, "") : (i, expected, gotBulk, " (bulk API)"))
-                    }
-                }
+        var expected = [UInt16](repeating: 0, count: inputs.count)
+        let parts = max(1, min(threads, inputs.count / 10_000))
+        let per = (inputs.count + parts - 1) / parts
+        expected.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedBox(out)
+            DispatchQueue.concurrentPerform(iterations: parts) { j in
+                for i in (j * per)..<min(inputs.count, (j + 1) * per) { out.value[i] = oracle.code(forFloat64: inputs[i]) }
             }
-            box.set(j, (count, mism))
         }
-        let parts = box.all()
-        let mismatches = parts.reduce(0) { $0 + $1.0 }
-        let examples = parts.flatMap { $0.1 }.prefix(SuiteResult.counterexampleLimit).map { (i, e, g, path) in
-            Counterexample(
-                inputBits: Describe.hex(inputs[i].bitPattern, digits: 16),
-                inputValue: "\(inputs[i]) (\(Describe.hexFloat(inputs[i])))",
-                expectedCode: Describe.code(e, format), expectedValue: Describe.value(e, values),
-                gotCode: Describe.code(g, format), gotValue: Describe.value(g, values), note: "\(format.name) \(policy)\(path)")
+        func describe(_ i: UInt64) -> (bits: String, value: String) {
+            let x = inputs[Int(i)]
+            return (Describe.hex(x.bitPattern, digits: 16), "\(x) (\(Describe.hexFloat(x)))")
         }
-        return SuiteResult(
-            suite: "float64", caseName: "\(format.name)/\(policy.overflow.rawValue)/\(policy.rounding.rawValue)",
-            passed: mismatches == 0, covered: UInt64(inputs.count), expected: UInt64(inputs.count),
-            mismatches: UInt64(mismatches), counterexamples: Array(examples),
-            parameters: ["seed": "\(seed)", "random": "\(randomCount)"], wallSeconds: Date().timeIntervalSince(t0))
+        var evidence = CaseEvidence()
+        implementation.beginCase()
+        let routes = implementation.float64Routes
+        let outputs = try inputs.withUnsafeBufferPointer { xs in
+            try routes.indices.map { r in
+                try BatchOutputs(count: xs.count, zero: UInt16(0)) { try implementation.encode(xs, route: r, deliver: $0) }
+            }
+        }
+        for i in inputs.indices where outputs.allSatisfy({ $0.valid[i] }) {
+            let wrong = routes.indices.first { outputs[$0].values[i] != expected[i] }
+            evidence.wrong.check(wrong == nil, at: UInt64(i)) {
+                let g = outputs[wrong!].values[i], e = expected[i]
+                return Counterexample(
+                    inputBits: describe(UInt64(i)).bits, inputValue: describe(UInt64(i)).value,
+                    expectedCode: Describe.code(e, format), expectedValue: Describe.value(e, values),
+                    gotCode: Describe.code(g, format), gotValue: Describe.value(g, values),
+                    note: "\(format.name) \(policy)\(routes[wrong!])")
+            }
+        }
+        for (r, out) in outputs.enumerated() {
+            evidence.record(
+                out.faults, site: implementation.name(of: .float64) + routes[r], describe: describe,
+                expected: { (Describe.code(expected[Int($0)], format), Describe.value(expected[Int($0)], values)) })
+        }
+        var parameters = implementation.parameters(for: .float64)
+        parameters.merge(["seed": "\(seed)", "random": "\(randomCount)"]) { _, b in b }
+        return evidence.result(
+            suite: "float64", caseName: ConformanceRunner.caseName(format, policy), expected: UInt64(inputs.count),
+            implementations: [implementation], parameters: parameters, since: t0)
     }
-}
 
-/// Per-worker results collected under a lock.
-final class ResultsBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [T?]
-    init(count: Int) { items = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: T) { lock.lock(); items[i] = v; lock.unlock() }
-    func all() -> [T] { lock.lock(); defer { lock.unlock() }; return items.compactMap { $0 } }
+    /// Swift Float64 encoders (scalar, and optionally bulk) as an implementation under test.
+    public static func run(
+        format: FloatFormat, policy: ConversionPolicy, randomCount: Int, seed: UInt64, threads: Int,
+        encode: @escaping (Double) -> UInt16,
+        bulkEncode: ((UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<UInt16>) throws -> Void)? = nil
+    ) throws -> SuiteResult {
+        let functions = CodecUnderTest.Functions(encodeDouble: encode, bulkEncodeDouble: bulkEncode)
+        return try run(
+            CodecUnderTest(format: format, policy: policy, functions: functions), randomCount: randomCount, seed: seed,
+            threads: threads)
+    }
 }

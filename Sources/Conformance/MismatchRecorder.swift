@@ -18,14 +18,24 @@ public struct MismatchRecorder: Sendable {
     public private(set) var mismatches: UInt64 = 0
     /// At most this many counterexamples are kept.
     public let limit: Int
-    private var kept: [(position: UInt64, example: Counterexample)] = []
+    /// Positions of the kept examples, ascending (apart from the examples, so that the hot test
+    /// "is this mismatch among the first `limit`?" touches no strings: a sweep may record 2^31
+    /// mismatches).
+    private var positions: [UInt64] = []
+    private var examples: [Counterexample] = []
 
     public init(limit: Int = SuiteResult.counterexampleLimit) {
         self.limit = limit
     }
 
     /// The kept counterexamples, in input order.
-    public var counterexamples: [Counterexample] { kept.map(\.example) }
+    public var counterexamples: [Counterexample] { examples }
+
+    /// The kept counterexamples with their input positions (to interleave two recorders' examples
+    /// in input order, e.g. wrong outputs and faults).
+    public var positionedCounterexamples: [(position: UInt64, example: Counterexample)] {
+        Array(zip(positions, examples)).map { (position: $0.0, example: $0.1) }
+    }
 
     /// Whether no input disagreed.
     public var isClean: Bool { mismatches == 0 }
@@ -53,14 +63,21 @@ public struct MismatchRecorder: Sendable {
 
     private mutating func record(at position: UInt64, _ example: () -> Counterexample) {
         mismatches += 1
+        keep(position, example)
+    }
+
+    /// Keeps the example when it is among the `limit` smallest positions seen; equal positions
+    /// keep arrival order.
+    private mutating func keep(_ position: UInt64, _ example: () -> Counterexample) {
         guard limit > 0 else { return }
-        if kept.count == limit {
-            guard position < kept[kept.count - 1].position else { return }
-            kept.removeLast()
+        if positions.count == limit {
+            guard position < positions[limit - 1] else { return }
+            positions.removeLast()
+            examples.removeLast()
         }
-        // Insertion keeps `kept` sorted by position; equal positions keep arrival order.
-        let i = kept.firstIndex { $0.position > position } ?? kept.count
-        kept.insert((position, example()), at: i)
+        let i = positions.firstIndex { $0 > position } ?? positions.count
+        positions.insert(position, at: i)
+        examples.insert(example(), at: i)
     }
 
     /// Adds another recorder's evidence (e.g. one worker's block). Order-independent: the result
@@ -68,14 +85,7 @@ public struct MismatchRecorder: Sendable {
     public mutating func merge(_ other: MismatchRecorder) {
         covered += other.covered
         mismatches += other.mismatches
-        for (p, e) in other.kept {
-            if kept.count == limit {
-                guard p < kept[kept.count - 1].position else { continue }
-                kept.removeLast()
-            }
-            let i = kept.firstIndex { $0.position > p } ?? kept.count
-            kept.insert((p, e), at: i)
-        }
+        for (p, e) in zip(other.positions, other.examples) { keep(p) { e } }
     }
 
     /// The case's result. It passes when no input disagreed, the covered count equals

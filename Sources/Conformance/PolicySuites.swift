@@ -19,21 +19,32 @@ public enum StochasticSuite {
     public static let seed: UInt64 = 0x5EED_5
     public static func draws(exhaustive: Bool) -> Int { exhaustive ? 200_000 : 20_000 }
 
-    public static func runAll(_ o: VerifyOptions) -> [SuiteResult] {
+    public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {
         let formats = o.effectiveFormats
         let tests = formats.count * (inputsPerFormat + 1)
-        return formats.map { format in
+        return try formats.map { format in
             let codec = NarrowFloatCodec(format: format, policy: .init(rounding: .stochastic, overflow: .saturating))
-            return run(format: format, draws: draws(exhaustive: o.exhaustive), testsInRun: tests, seed: seed) {
-                codec.encode($0, randomBits: $1)
-            }
+            return try run(CodecUnderTest(codec), draws: draws(exhaustive: o.exhaustive), testsInRun: tests, seed: seed)
         }
     }
 
+    /// A Swift stochastic encoder (`encode(x, randomBits)`) as an implementation under test.
     public static func run(
-        format: FloatFormat, draws n: Int, testsInRun m: Int, seed: UInt64, encode: (Float, UInt64) -> UInt16
-    ) -> SuiteResult {
+        format: FloatFormat, draws n: Int, testsInRun m: Int, seed: UInt64, encode: @escaping (Float, UInt64) -> UInt16
+    ) throws -> SuiteResult {
+        let implementation = CodecUnderTest(
+            format: format, policy: .init(rounding: .stochastic, overflow: .saturating),
+            functions: .init(encodeStochastic: encode))
+        return try run(implementation, draws: n, testsInRun: m, seed: seed)
+    }
+
+    /// `draws` draws for each of `inputsPerFormat` seeded inputs through the implementation's
+    /// stochastic encoder (the random bits of draw k are `SplitMix64.draw(seed:index:)`).
+    public static func run(
+        _ implementation: some ConversionUnderTest, draws n: Int, testsInRun m: Int, seed: UInt64
+    ) throws -> SuiteResult {
         let t0 = Date()
+        let format = implementation.format
         let threshold = (log(2 * Double(m) / falseAlarmRate) / (2 * Double(n))).squareRoot()
         let pooledThreshold = (log(2 * Double(m) / falseAlarmRate) / (2 * Double(n * inputsPerFormat))).squareRoot()
         var rng = SplitMix64(seed: seed ^ UInt64(format.codeCount) ^ UInt64(format.bias))
@@ -43,8 +54,8 @@ public enum StochasticSuite {
             if let v = format.finiteValue(of: UInt16(c)), !v.negative { mags.append((UInt16(c), FloatFormat.double(v))) }
         }
         mags.sort { $0.1 < $1.1 }
-        var failures: [Counterexample] = []
-        var mismatches: UInt64 = 0
+        var evidence = CaseEvidence()
+        implementation.beginCase()
         var worstRatio = 0.0
         var pooledError = 0.0
         var stream: UInt64 = 0
@@ -62,43 +73,58 @@ public enum StochasticSuite {
             let input = negative ? -x : x
             var ups = 0
             var strays = 0
-            for _ in 0..<n {
-                let code = encode(input, SplitMix64.draw(seed: seed, index: stream)) & ~format.signMask
-                stream += 1
-                if code == hiCode { ups += 1 } else if code != loCode { strays += 1 }
+            let bits = (0..<n).map { SplitMix64.draw(seed: seed, index: stream + UInt64($0)) }
+            let xs = [Float](repeating: input, count: n)
+            let faults = try xs.withUnsafeBufferPointer { xs in
+                try bits.withUnsafeBufferPointer { bits in
+                    try implementation.encode(xs, randomBits: bits) { _, codes in
+                        for c in codes {
+                            let code = c & ~format.signMask
+                            if code == hiCode { ups += 1 } else if code != loCode { strays += 1 }
+                        }
+                    }
+                }
             }
+            let index = stream / UInt64(n)
+            stream += UInt64(n)
+            evidence.record(
+                faults, site: implementation.name(of: .stochasticFloat32), position: { _ in index },
+                describe: { _ in ("0x" + String(input.bitPattern, radix: 16), "\(input)") },
+                expected: { _ in ("P(up)=\(p)", "|freq−p| < \(threshold)") })
+            if !faults.isEmpty { continue }
             let freq = Double(ups) / Double(n)
             let deviation = abs(freq - p)
             worstRatio = max(worstRatio, deviation / threshold)
             pooledError += freq - p
+            evidence.wrong.addCovered(UInt64(n))
             if deviation >= threshold || strays > 0 {
-                mismatches += 1
-                if failures.count < SuiteResult.counterexampleLimit {
-                    failures.append(Counterexample(
+                evidence.wrong.recordMismatch(at: index) {
+                    Counterexample(
                         inputBits: "0x" + String(input.bitPattern, radix: 16), inputValue: "\(input)",
                         expectedCode: "P(up)=\(p)", expectedValue: "|freq−p| < \(threshold)",
                         gotCode: "freq=\(freq)", gotValue: strays > 0 ? "\(strays) draws outside {lo, hi}" : "deviation \(deviation)",
-                        note: "\(format.name) between \(lo) and \(hi), \(n) draws"))
+                        note: "\(format.name) between \(lo) and \(hi), \(n) draws")
                 }
             }
         }
         let pooledBias = pooledError / Double(inputsPerFormat)
         if abs(pooledBias) >= pooledThreshold {
-            mismatches += 1
-            failures.append(Counterexample(
-                inputBits: "pooled", inputValue: "\(inputsPerFormat) inputs", expectedCode: "mean normalised error 0",
-                expectedValue: "|bias| < \(pooledThreshold)", gotCode: "\(pooledBias)", gotValue: "biased", note: format.name))
+            evidence.wrong.recordMismatch(at: UInt64(inputsPerFormat)) {
+                Counterexample(
+                    inputBits: "pooled", inputValue: "\(inputsPerFormat) inputs", expectedCode: "mean normalised error 0",
+                    expectedValue: "|bias| < \(pooledThreshold)", gotCode: "\(pooledBias)", gotValue: "biased", note: format.name)
+            }
         }
-        return SuiteResult(
-            suite: "stochastic", caseName: format.name, passed: mismatches == 0,
-            covered: UInt64(n * inputsPerFormat), expected: UInt64(n * inputsPerFormat), mismatches: mismatches,
-            counterexamples: failures,
+        return evidence.result(
+            suite: "stochastic", caseName: format.name, expected: UInt64(n * inputsPerFormat),
+            implementations: [implementation],
+            parameters: implementation.parameters(for: .stochasticFloat32).merging(
+                ["seed": "\(seed)", "draws": "\(n)", "falseAlarmRate": "\(falseAlarmRate)", "tests": "\(m)"]) { _, b in b },
             metrics: [
                 Metric(name: "worst |freq−p| / threshold", value: worstRatio, bound: 1),
                 Metric(name: "pooled normalised bias", value: pooledBias, bound: pooledThreshold, boundKind: .magnitude),
             ],
-            parameters: ["seed": "\(seed)", "draws": "\(n)", "falseAlarmRate": "\(falseAlarmRate)", "tests": "\(m)"],
-            wallSeconds: Date().timeIntervalSince(t0))
+            since: t0)
     }
 }
 
@@ -119,13 +145,18 @@ public enum ProfileSuite {
     }
 
     public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {
-        o.effectiveFormats.flatMap { format in
-            [OverflowPolicy.saturating, .nonSaturating].map { overflow in
-                run(format: format, overflow: overflow,
+        try o.effectiveFormats.flatMap { format in
+            try [OverflowPolicy.saturating, .nonSaturating].map { overflow in
+                try run(format: format, overflow: overflow,
                     ocp: NarrowFloatCodec(format: format, policy: .init(overflow: overflow, profile: .ocp)),
                     ml: NarrowFloatCodec(format: format, policy: .init(overflow: overflow, profile: .mlDtypes)))
             }
         }
+    }
+
+    /// Two in-process codecs, the `.ocp` and the `.mlDtypes` one.
+    public static func run(format: FloatFormat, overflow: OverflowPolicy, ocp: NarrowFloatCodec, ml: NarrowFloatCodec) throws -> SuiteResult {
+        try run(format: format, overflow: overflow, ocp: CodecUnderTest(ocp), ml: CodecUnderTest(ml))
     }
 
     /// The rule (shared data, `FloatFormat.rules(for: .mlDtypes)`) that explains a Float32
@@ -141,31 +172,49 @@ public enum ProfileSuite {
         return nil
     }
 
-    public static func run(format: FloatFormat, overflow: OverflowPolicy, ocp: NarrowFloatCodec, ml: NarrowFloatCodec) -> SuiteResult {
+    /// Compares the two implementations' Float32 and Float64 (first route) encoders on the
+    /// inputs above; every difference must be explained.
+    public static func run(
+        format: FloatFormat, overflow: OverflowPolicy, ocp: some ConversionUnderTest, ml: some ConversionUnderTest
+    ) throws -> SuiteResult {
         let t0 = Date()
         var counts: [Difference: Int] = [:]
-        var unexplained: [Counterexample] = []
-        var mismatches: UInt64 = 0
-        var covered: UInt64 = 0
-        func record(_ bits: String, _ value: String, _ a: UInt16, _ b: UInt16, _ why: Difference?) {
+        var evidence = CaseEvidence()
+        func record(_ i: Int, _ bits: String, _ value: String, _ a: UInt16, _ b: UInt16, _ why: Difference?) {
             if let why { counts[why, default: 0] += 1; return }
-            mismatches += 1
-            if unexplained.count < SuiteResult.counterexampleLimit {
-                unexplained.append(Counterexample(
+            evidence.wrong.recordMismatch(at: UInt64(i)) {
+                Counterexample(
                     inputBits: bits, inputValue: value, expectedCode: Describe.code(a, format), expectedValue: "ocp",
-                    gotCode: Describe.code(b, format), gotValue: "ml_dtypes (unexplained)", note: format.name))
+                    gotCode: Describe.code(b, format), gotValue: "ml_dtypes (unexplained)", note: format.name)
             }
         }
         var inputs32: [Float] = (0...UInt16.max).map { Float(bitPattern: UInt32($0) << 16) }
         inputs32 += (0...UInt16.max).map { Float(bitPattern: NarrowFloatCodec.float32Bits(fromFloat16Bits: $0)) }
-        for x in inputs32 {
-            covered += 1
-            let a = ocp.encode(x), b = ml.encode(x)
-            if a != b { record(Describe.hex(x.bitPattern, digits: 8), "\(x)", a, b, explain32(x, format: format, overflow: overflow)) }
+        let inputs64 = Float64Suite.probes(format: format, randomCount: 20_000, seed: Float64Suite.seed)
+        let narrowed = inputs64.map { Float($0) }
+        // Every encoder's outputs first (batched), then the differences classified in input order.
+        ocp.beginCase()
+        ml.beginCase()
+        func outputs<I>(_ xs: [I], _ call: (UnsafeBufferPointer<I>, Delivery<UInt16>) throws -> [ConversionFault]) throws -> BatchOutputs<UInt16> {
+            let out = try xs.withUnsafeBufferPointer { xs in try BatchOutputs(count: xs.count, zero: UInt16(0)) { deliver in
+                try withoutActuallyEscaping(deliver) { try call(xs, $0) }
+            } }
+            evidence.record(
+                out.faults, site: "encoder", describe: { ("input #\($0)", "") }, expected: { _ in ("—", "—") })
+            return out
         }
-        for x in Float64Suite.probes(format: format, randomCount: 20_000, seed: Float64Suite.seed) {
-            covered += 1
-            let a = ocp.encode(x), b = ml.encode(x)
+        let a32 = try outputs(inputs32) { try ocp.encode($0, deliver: $1) }, b32 = try outputs(inputs32) { try ml.encode($0, deliver: $1) }
+        let a64 = try outputs(inputs64) { try ocp.encode($0, route: 0, deliver: $1) }
+        let b64 = try outputs(inputs64) { try ml.encode($0, route: 0, deliver: $1) }
+        let aVia32 = try outputs(narrowed) { try ocp.encode($0, deliver: $1) }, bVia32 = try outputs(narrowed) { try ml.encode($0, deliver: $1) }
+        for (i, x) in inputs32.enumerated() where a32.valid[i] && b32.valid[i] {
+            evidence.wrong.addCovered(1)
+            let a = a32.values[i], b = b32.values[i]
+            if a != b { record(i, Describe.hex(x.bitPattern, digits: 8), "\(x)", a, b, explain32(x, format: format, overflow: overflow)) }
+        }
+        for (i, x) in inputs64.enumerated() where a64.valid[i] && b64.valid[i] && aVia32.valid[i] && bVia32.valid[i] {
+            evidence.wrong.addCovered(1)
+            let a = a64.values[i], b = b64.values[i]
             if a != b {
                 // Through Float32 (rule 1): the difference must be the double rounding itself,
                 // or a documented Float32 difference of the value x becomes.
@@ -173,18 +222,18 @@ public enum ProfileSuite {
                 let rules = format.rules(for: .mlDtypes)
                 if x.isNaN && rules.nanPayload == .keptFromFloat32AndFloat64 {
                     why = .binary16NaNPayload
-                } else if rules.roundsFloat64ThroughFloat32 && b == ml.encode(Float(x)) {
-                    why = ocp.encode(Float(x)) == b ? .float64DoubleRounding : explain32(Float(x), format: format, overflow: overflow)
+                } else if rules.roundsFloat64ThroughFloat32 && b == bVia32.values[i] {
+                    why = aVia32.values[i] == b ? .float64DoubleRounding : explain32(Float(x), format: format, overflow: overflow)
                 } else if !x.isFinite {
                     why = explain32(Float(x), format: format, overflow: overflow)
                 }
-                record(Describe.hex(x.bitPattern, digits: 16), "\(x)", a, b, why)
+                record(inputs32.count + i, Describe.hex(x.bitPattern, digits: 16), "\(x)", a, b, why)
             }
         }
-        return SuiteResult(
-            suite: "profiles", caseName: "\(format.name)/\(overflow.rawValue)", passed: mismatches == 0,
-            covered: covered, expected: covered, mismatches: mismatches, counterexamples: unexplained,
+        return evidence.result(
+            suite: "profiles", caseName: "\(format.name)/\(overflow.rawValue)", expected: UInt64(inputs32.count + inputs64.count),
+            implementations: [ocp, ml], parameters: ocp.parameters(for: nil),
             metrics: Difference.allCases.map { Metric(name: $0.rawValue, value: Double(counts[$0, default: 0]), unit: "inputs") },
-            wallSeconds: Date().timeIntervalSince(t0))
+            since: t0)
     }
 }

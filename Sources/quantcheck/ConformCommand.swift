@@ -3,6 +3,7 @@ import Conformance
 import Formats
 import Foundation
 import Harness
+import PluginHost
 
 /// `quantcheck conform`: runs the conformance suites against an external kernel, a shared
 /// library exporting the C ABI of `Sources/QuantCheckPlugin/include/quantcheck_plugin.h`,
@@ -14,7 +15,7 @@ struct ConformCommand: ParsableCommand {
         discussion: """
             Entry points (see quantcheck_plugin.h): f32_to_<format>, f64_to_<format>, f16_to_<format>, \
             bf16_to_<format>, <format>_to_f32, quantcheck_plugin_info. Suites: \
-            \(PluginSuite.allCases.map { "\($0.rawValue) — \($0.summary)" }.joined(separator: "; ")). \
+            \(ConversionSuite.allCases.map { "\($0.rawValue) — \($0.summary)" }.joined(separator: "; ")). \
             The library runs in worker processes: crashes, hangs and out-of-bounds writes are failing cases.
             """)
 
@@ -73,7 +74,7 @@ struct ConformCommand: ParsableCommand {
         let session = try PluginSession(config)
         defer { session.close() }
         let plan = try session.plan(suites)
-        print(ConformSummary.header(session))
+        print(ConformHeader.text(session))
 
         let progress: ProgressReporter? = quiet || !plan.contains(.exhaustiveFloat32) ? nil
             : ProgressReporter(label: "exhaustive-f32", total: UInt64(ExhaustiveSweep.allPatterns.count))
@@ -82,7 +83,7 @@ struct ConformCommand: ParsableCommand {
         if let progress { advance = { progress.advance(by: $0) } }
         let results = session.run(suites: plan, progress: advance)
         progress?.finish()
-        print(ConformSummary.text(results, wallSeconds: Date().timeIntervalSince(t0)))
+        print(SuiteSummary.text(results, wallSeconds: Date().timeIntervalSince(t0), command: "conform"))
         if let json {
             try ResultsFile(stamp: .current(), suites: results).write(to: json)
         }
@@ -90,10 +91,9 @@ struct ConformCommand: ParsableCommand {
     }
 }
 
-/// The report printed by `conform`: verify's one line per suite, then each failing case with up
-/// to three counterexamples (faults carry their note: the call they happened in).
-enum ConformSummary {
-    static func header(_ s: PluginSession) -> String {
+/// What `conform` prints before the suites: the library, what it claims, its entry points.
+enum ConformHeader {
+    static func text(_ s: PluginSession) -> String {
         let c = s.configuration
         let info = s.hello.info.isEmpty ? "" : " (\"\(s.hello.info)\")"
         let entries = PluginEntryPoint.allCases.map { "\(c.symbols[$0]) \(s.hello.found.contains($0) ? "✓" : "–")" }
@@ -102,61 +102,6 @@ enum ConformSummary {
             claims: \(c.format.name), mode \(c.policy.overflow.rawValue), rounding \(c.policy.rounding.rawValue), profile \(c.policy.profile.rawValue)
             entry points: \(entries.joined(separator: ", "))
             """
-    }
-
-    /// `gotCode` of counterexamples that are faults (crash, hang, stray access), not wrong codes.
-    static let faultLabels: Set<String> = ["crash", "hang", "out-of-bounds", "exit", "protocol"]
-
-    static func text(_ results: [SuiteResult], wallSeconds: Double) -> String {
-        var lines: [String] = []
-        var order: [String] = []
-        var bySuite: [String: [SuiteResult]] = [:]
-        for r in results {
-            if bySuite[r.suite] == nil { order.append(r.suite) }
-            bySuite[r.suite, default: []].append(r)
-        }
-        for name in order {
-            let rs = bySuite[name]!
-            let failed = rs.filter { !$0.passed }
-            let covered = rs.reduce(UInt64(0)) { $0 &+ $1.covered }
-            let mism = rs.reduce(UInt64(0)) { $0 &+ $1.mismatches }
-            let secs = rs.reduce(0.0) { $0 + $1.wallSeconds }
-            lines.append(
-                "\(failed.isEmpty ? "PASS" : "FAIL")  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(rs.count) cases, "
-                    + "\(covered) inputs, \(mism) mismatches, \(String(format: "%.2f", secs)) s")
-            for r in rs {
-                if let rate = r.metrics.first(where: { $0.name == "inputs_per_second" }), r.covered > 0 {
-                    let plugin = r.metrics.first { $0.name == "plugin_seconds" }?.value ?? 0
-                    lines.append(
-                        "      \(r.caseName): \(String(format: "%.3f", rate.value / 1e9)) G inputs/s with \(r.parameters["workers"] ?? "?") workers"
-                            + " (\(String(format: "%.1f", plugin)) s inside the kernel, summed over workers)")
-                }
-            }
-            for f in failed.prefix(20) {
-                var line = "      ✗ \(f.caseName): \(f.mismatches) mismatches, covered \(f.covered)"
-                if let e = f.expected, e != f.covered { line += " of \(e) expected" }
-                if let err = f.parameters["error"] { line += "; error: \(err)" }
-                if let stop = f.parameters["stopped"] { line += "; \(stop)" }
-                lines.append(line)
-                // The first three wrong outputs, and the first three faults even when wrong
-                // outputs come earlier in input order (a crash must never scroll out of sight).
-                let faults = f.counterexamples.filter { faultLabels.contains($0.gotCode) }
-                let wrong = f.counterexamples.filter { !faultLabels.contains($0.gotCode) }
-                for c in wrong.prefix(3) {
-                    lines.append("        input \(c.inputBits) = \(c.inputValue): expected \(c.expectedCode) (\(c.expectedValue)), got \(c.gotCode) (\(c.gotValue))")
-                }
-                for c in faults.prefix(3) {
-                    lines.append("        input \(c.inputBits) = \(c.inputValue): expected \(c.expectedCode) (\(c.expectedValue)) → \(c.gotValue)")
-                    lines.append("          \(c.note)")
-                }
-            }
-        }
-        let failedCount = results.filter { !$0.passed }.count
-        lines.append(
-            failedCount == 0
-                ? "conform: PASS (\(results.count) cases in \(String(format: "%.1f", wallSeconds)) s)"
-                : "conform: FAIL (\(failedCount) of \(results.count) cases failed, \(String(format: "%.1f", wallSeconds)) s)")
-        return lines.joined(separator: "\n")
     }
 }
 

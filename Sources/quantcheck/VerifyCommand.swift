@@ -58,52 +58,12 @@ struct VerifyCommand: ParsableCommand {
         let results = try ConformanceRunner.run(options)
         progress?.finish()
         let wall = Date().timeIntervalSince(t0)
-        print(VerifySummary.text(results, wallSeconds: wall))
+        print(SuiteSummary.text(results, wallSeconds: wall, command: "verify"))
         if let json {
             let file = ResultsFile(stamp: .current(), suites: results, shard: shardInfo)
             try file.write(to: json)
         }
         if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
-    }
-}
-
-/// The readable summary printed by verify: one line per suite, then the failing cases with
-/// their first counterexample.
-enum VerifySummary {
-    static func text(_ results: [SuiteResult], wallSeconds: Double) -> String {
-        var lines: [String] = []
-        var order: [String] = []
-        var bySuite: [String: [SuiteResult]] = [:]
-        for r in results {
-            if bySuite[r.suite] == nil { order.append(r.suite) }
-            bySuite[r.suite, default: []].append(r)
-        }
-        for name in order {
-            let rs = bySuite[name]!
-            let failed = rs.filter { !$0.passed }
-            let covered = rs.reduce(UInt64(0)) { $0 &+ $1.covered }
-            let mism = rs.reduce(UInt64(0)) { $0 &+ $1.mismatches }
-            let secs = rs.reduce(0.0) { $0 + $1.wallSeconds }
-            let verdict = failed.isEmpty ? "PASS" : "FAIL"
-            lines.append(
-                "\(verdict)  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(rs.count) cases, "
-                    + "\(covered) inputs, \(mism) mismatches, \(String(format: "%.2f", secs)) s")
-            for f in failed.prefix(20) {
-                var line = "      ✗ \(f.caseName): \(f.mismatches) mismatches, covered \(f.covered)"
-                if let e = f.expected, e != f.covered { line += " of \(e) expected" }
-                if let c = f.counterexamples.first {
-                    line += "; first: input \(c.inputBits) = \(c.inputValue) expected \(c.expectedCode) (\(c.expectedValue)) got \(c.gotCode) (\(c.gotValue))"
-                }
-                if let err = f.parameters["error"] { line += "; error: \(err)" }
-                lines.append(line)
-            }
-        }
-        let failedCount = results.filter { !$0.passed }.count
-        lines.append(
-            failedCount == 0
-                ? "verify: PASS (\(results.count) cases in \(String(format: "%.1f", wallSeconds)) s)"
-                : "verify: FAIL (\(failedCount) of \(results.count) cases failed, \(String(format: "%.1f", wallSeconds)) s)")
-        return lines.joined(separator: "\n")
     }
 }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import Formats
-@testable import Conformance
+import Conformance
+@testable import PluginHost
 
 #if canImport(Glibc)
 import Glibc

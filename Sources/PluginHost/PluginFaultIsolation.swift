@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 
 /// A plugin fault pinned to the inputs it happened on.
@@ -14,50 +15,48 @@ struct IsolatedFault: Sendable {
 
 /// Limits on fault isolation per case, shared by the threads of a sweep: each fault restarts the
 /// worker, and isolating one input takes about log2(chunk) restarts.
-final class FaultBudget: @unchecked Sendable {
-    private let lock = NSLock()
-    private var isolated = 0
-    private var events = 0
+final class FaultBudget: Sendable {
+    private struct Counts {
+        var isolated = 0
+        var events = 0
+        var stopReason: String?
+    }
+
+    private let counts = Locked(Counts())
     let maxIsolated: Int
     let maxEvents: Int
-    private(set) var stopReason: String?
 
     init(maxIsolated: Int, maxEvents: Int) {
         self.maxIsolated = maxIsolated
         self.maxEvents = maxEvents
     }
 
-    var exhausted: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopReason != nil
-    }
+    /// Why the case stopped, once the budget is spent.
+    var stopReason: String? { counts.withLock { $0.stopReason } }
+
+    var exhausted: Bool { stopReason != nil }
 
     /// Counts one fault (one worker restart); false once the budget is spent.
     func spendEvent() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        events += 1
-        if events > maxEvents, stopReason == nil {
-            stopReason = "stopped after \(maxEvents) worker restarts; the remaining inputs were not checked"
+        counts.withLock { c in
+            c.events += 1
+            if c.events > maxEvents, c.stopReason == nil {
+                c.stopReason = "stopped after \(maxEvents) worker restarts; the remaining inputs were not checked"
+            }
+            return c.stopReason == nil
         }
-        return stopReason == nil
     }
 
     func recordIsolated() {
-        lock.lock()
-        defer { lock.unlock() }
-        isolated += 1
-        if isolated >= maxIsolated, stopReason == nil {
-            stopReason = "stopped after \(maxIsolated) faults; the remaining inputs were not checked"
+        counts.withLock { c in
+            c.isolated += 1
+            if c.isolated >= maxIsolated, c.stopReason == nil {
+                c.stopReason = "stopped after \(maxIsolated) faults; the remaining inputs were not checked"
+            }
         }
     }
 
-    var restarts: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return events
-    }
+    var restarts: Int { counts.withLock { $0.events } }
 }
 
 /// Runs inputs through one worker slot in requests of at most `capacity`, and turns every

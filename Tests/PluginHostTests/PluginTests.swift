@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import Formats
-@testable import Conformance
+import Conformance
+@testable import PluginHost
 
 #if canImport(Glibc)
 import Glibc
@@ -119,7 +120,7 @@ private func sweep(_ session: PluginSession, _ window: Range<UInt64>) throws -> 
         #expect(session.hello.found == Set(PluginEntryPoint.allCases))
         #expect(session.hello.info == "ocp_fp8 test fixture: e4m3fn, \(overflow.rawValue)")
         let plan = try session.plan([])
-        #expect(plan == PluginSuite.allCases)
+        #expect(plan == ConversionSuite.allCases)
         let lists = session.run(suites: plan.filter { $0 != .exhaustiveFloat32 }, float64RandomCount: 4000)
         #expect(lists.map(\.suite) == ["decode", "roundtrip", "roundtrip", "exhaustive-f16", "exhaustive-f16", "float64"])
         for r in lists {
@@ -378,7 +379,7 @@ private func sweep(_ session: PluginSession, _ window: Range<UInt64>) throws -> 
         let session = try PluginSession(try PluginFixture.configuration(lib, symbols: ["f32_to_e4m3fn", "f64=f64_to_e4m3fn"]))
         defer { session.close() }
         #expect(try session.plan(["exhaustive-f32", "decode"]) == [.decode, .exhaustiveFloat32])
-        #expect(throws: PluginError.unknownSuite("stochastic", known: PluginSuite.allCases.map(\.rawValue))) {
+        #expect(throws: PluginError.unknownSuite("stochastic", known: ConversionSuite.allCases.map(\.rawValue))) {
             try session.plan(["stochastic"])
         }
         // Only the decoder under its default name, the encoders renamed to something absent.
