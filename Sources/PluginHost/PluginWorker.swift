@@ -163,6 +163,8 @@ final class PluginWorkerSlot: @unchecked Sendable {
     private var pid: pid_t = 0
     private var pidfd: Int32 = -1
     private var socket: Int32 = -1
+    /// Signalled when the relay of the current worker's output has written its last line.
+    private var relayFinished: DispatchSemaphore?
 
     /// Worker processes started (1 + restarts), and their ids (tests check they were all reaped).
     private(set) var starts = 0
@@ -232,7 +234,7 @@ final class PluginWorkerSlot: @unchecked Sendable {
             if output[0] >= 0 { close(output[0]) }
             throw .workerFailed("cannot start '\(launch.executable)': \(String(cString: strerror(r)))")
         }
-        if output[0] >= 0 { PluginOutputRelay.start(output[0]) }
+        if output[0] >= 0 { relayFinished = PluginOutputRelay.start(output[0]) }
         pid = child
         pidfd = qcp_pidfd_open(child)
         socket = fds[0]
@@ -365,6 +367,14 @@ final class PluginWorkerSlot: @unchecked Sendable {
         if pidfd >= 0 { close(pidfd) }
         pidfd = -1
         pid = 0
+        // The worker's group is gone, so its output pipe is at end of file once the relay has
+        // read what is left: wait for that, or the last lines a plugin printed are lost when
+        // quantcheck exits right after (seen under load: a banner missing from stderr). Bounded,
+        // because a process that left the group (setsid) may still hold the pipe.
+        if let relay = relayFinished {
+            _ = relay.wait(timeout: .now() + Self.relayDrainSeconds)
+            relayFinished = nil
+        }
         if end.killed != 0 { return .timeout(seconds: grace) }
         if end.stopped != 0 { return .stopped(end.signal, traced: end.stopped == 2) }
         if end.signal != 0 { return .signal(end.signal) }
@@ -381,6 +391,9 @@ final class PluginWorkerSlot: @unchecked Sendable {
         return count > 0 ? start..<(start + count) : nil
     }
 
+    /// Longest wait for a finished worker's output to be relayed.
+    static let relayDrainSeconds = 2.0
+
     static func milliseconds(_ seconds: Double) -> Int32 {
         Int32(clamping: Int((seconds * 1000).rounded(.up)))
     }
@@ -395,8 +408,11 @@ enum PluginOutputRelay {
     /// Longest line kept whole; a longer one is passed on in pieces of this size.
     static let lineLimit = 4096
 
-    static func start(_ fd: Int32) {
+    /// Starts relaying `fd`; the semaphore is signalled after the last line is written.
+    static func start(_ fd: Int32) -> DispatchSemaphore {
+        let finished = DispatchSemaphore(value: 0)
         let thread = Thread {
+            defer { finished.signal() }
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -417,6 +433,7 @@ enum PluginOutputRelay {
             close(fd)
         }
         thread.start()
+        return finished
     }
 
     static func emit(_ bytes: ArraySlice<UInt8>) {
