@@ -201,7 +201,8 @@ struct FakeQuantEvaluation {
 }
 
 /// `mse-gain`: output MSE of the fake-quant layer with and without SmoothQuant on synthetic
-/// activations with persistent outlier channels (REFERENCE.md §3), against the exact output.
+/// activations with persistent outlier channels (the SmoothQuant setting, Xiao et al., ICML 2023),
+/// against the exact output.
 ///
 /// For each outlier factor f ∈ {1, 20, 50, 100} and activation quantization (INT8 per tensor /
 /// per token, INT4 per tensor / per token, FP8 E4M3 per tensor; weights INT8 per channel):
@@ -225,7 +226,7 @@ public enum MSEGainSuite {
         public var inFeatures: Int
         public var outFeatures: Int
         /// nil: the smoothing factors and auto-α are calibrated on the evaluation batch itself
-        /// (in-sample, as the reference reproduction of REFERENCE.md §3); otherwise on a held-out
+        /// (in-sample, as the reference reproduction of the SmoothQuant formulas); otherwise on a held-out
         /// batch of this many tokens from the same model (data seed `calibrationSeed`).
         public var calibrationTokens: Int?
         public var outlierChannels: Int
@@ -257,7 +258,7 @@ public enum MSEGainSuite {
             self.alphaSearchTokens = alphaSearchTokens
         }
 
-        /// The default run: REFERENCE.md §3's layer (X 512×1024 with 8 outlier channels ×f,
+        /// The default run: the reference reproduction's layer (X 512×1024 N(0, 1) with 8 outlier channels ×f,
         /// W N(0, 0.02²), in-sample calibration) with the out dimension reduced to 64, so that
         /// the exact reference stays within seconds in release builds (max|W_j| over 64 rows
         /// instead of 1024 lowers the per-tensor gains slightly). Auto-α is searched on the
@@ -266,7 +267,9 @@ public enum MSEGainSuite {
             id: "quick", tokens: 512, inFeatures: 1024, outFeatures: 64, calibrationTokens: nil, outlierChannels: 8,
             tail: .gaussian, modelSeed: 0x5A0_07E1, dataSeed: 0xDA7A, calibrationSeed: 0xCA1B, casePrefix: "",
             alphaSearchTokens: 128)
-        /// `--exhaustive`: the reference scenario of REFERENCE.md §3 itself (out = 1024).
+        /// `--exhaustive`: the reference reproduction's scenario itself (X 512×1024 N(0, 1) with 8
+        /// outlier channels ×f, W 1024×1024 N(0, 0.02²), α = 0.5, W per-channel INT8, error =
+        /// MSE(Ŷ − Y)/mean(Y²)).
         public static let exhaustive = Scenario(
             id: "exhaustive", tokens: 512, inFeatures: 1024, outFeatures: 1024, calibrationTokens: nil, outlierChannels: 8,
             tail: .gaussian, modelSeed: 0x5A0_07E1, dataSeed: 0xDA7A, calibrationSeed: 0xCA1B, casePrefix: "",
