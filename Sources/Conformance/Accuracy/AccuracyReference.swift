@@ -33,11 +33,8 @@ public enum ExactReference {
         return up ? roundedUp(s) : s.rounded
     }
 
-    /// The least binary64 ≥ the exact value (from its round-to-nearest and an exact comparison).
-    static func roundedUp(_ s: ExactSum) -> Double {
-        guard s.kind == .finite, !s.isZero else { return s.rounded }
-        return (s.exact().compare(to: s.rounded) ?? 0) > 0 ? s.rounded.nextUp : s.rounded
-    }
+    /// The least binary64 ≥ the exact value (`ExactSum.roundedUp`).
+    static func roundedUp(_ s: ExactSum) -> Double { s.roundedUp }
 }
 
 /// Raw buffers handed to `concurrentPerform` workers that write disjoint ranges.
