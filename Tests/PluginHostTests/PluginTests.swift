@@ -16,8 +16,9 @@ enum PluginFixture {
     static let source = packageRoot.appendingPathComponent("Tests/PluginFixtures/ocp_fp8.c").path
     static let include = packageRoot.appendingPathComponent("Sources/QuantCheckPlugin/include").path
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var built: [String: String] = [:]
+    /// Libraries already compiled, by source and flags; held for the whole compile so that
+    /// parallel tests asking for the same library build it once.
+    private static let built = Locked<[String: String]>([:])
     static let directory: String = {
         let d = NSTemporaryDirectory() + "quantcheck-plugin-tests-\(getpid())"
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -31,15 +32,15 @@ enum PluginFixture {
     /// Compiles a C file into a shared library (cached per flag set).
     static func library(_ defines: [String], source: String = PluginFixture.source, name: String? = nil) throws -> String {
         let key = ([source] + defines).joined(separator: " ")
-        lock.lock()
-        defer { lock.unlock() }
-        if let path = built[key] { return path }
-        let tag = name ?? defines.map { $0.replacingOccurrences(of: "-D", with: "") }.joined(separator: "_")
-            .replacingOccurrences(of: "=", with: "-").replacingOccurrences(of: ".", with: "p")
-        let out = "\(directory)/lib\(tag.isEmpty ? "plain" : tag).so"
-        try run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-I", include] + defines + ["-o", out, source, "-lm"])
-        built[key] = out
-        return out
+        return try built.withLock { built in
+            if let path = built[key] { return path }
+            let tag = name ?? defines.map { $0.replacingOccurrences(of: "-D", with: "") }.joined(separator: "_")
+                .replacingOccurrences(of: "=", with: "-").replacingOccurrences(of: ".", with: "p")
+            let out = "\(directory)/lib\(tag.isEmpty ? "plain" : tag).so"
+            try run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-I", include] + defines + ["-o", out, source, "-lm"])
+            built[key] = out
+            return out
+        }
     }
 
     static func run(_ exe: String, _ args: [String]) throws {

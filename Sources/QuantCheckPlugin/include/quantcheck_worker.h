@@ -2,7 +2,7 @@
  * quantcheck_worker.h — internal: the worker process that hosts a plugin, and its protocol.
  * (Plugin authors need only quantcheck_plugin.h.)
  *
- * The parent (Conformance/PluginWorker.swift) spawns `quantcheck plugin-worker …`, which calls
+ * The parent (PluginHost/PluginWorker.swift) spawns `quantcheck plugin-worker …`, which calls
  * qcp_worker_main. They talk over a Unix stream socket (fd 3 in the worker) with fixed-size
  * little structs, and share one memory file (fd 4) holding:
  *
