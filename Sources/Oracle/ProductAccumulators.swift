@@ -1,3 +1,45 @@
+/// The state both product accumulators share: the fixed-point lanes, the number of terms
+/// added since they were last normalised, and the record of non-finite terms (which decide
+/// the sum alone: NaN, or an infinity of one sign). Each accumulator supplies how a finite
+/// product is added to the lanes and how often they must be normalised.
+struct ProductRegister: Sendable {
+    var lanes: FixedPointLanes
+    var pending = 0
+    var nonFinite = NonFiniteTracker()
+    let normaliseEvery: Int
+
+    init(laneCount: Int, unitExponent: Int, normaliseEvery: Int) {
+        lanes = FixedPointLanes(laneCount: laneCount, unitExponent: unitExponent)
+        self.normaliseEvery = normaliseEvery
+    }
+
+    /// Adds a·b: a non-finite factor is recorded; a finite product is added by `addFinite` to
+    /// the lanes, which are normalised every `normaliseEvery` terms.
+    @inline(__always)
+    mutating func add<F: FloatingPoint>(_ a: F, times b: F, _ addFinite: (UnsafeMutableBufferPointer<Int64>) -> Void) {
+        if !a.isFinite || !b.isFinite {
+            nonFinite.recordProduct(a, b)
+            return
+        }
+        lanes.lanes.withUnsafeMutableBufferPointer { addFinite($0) }
+        pending += 1
+        if pending == normaliseEvery { lanes.normalise(); pending = 0 }
+    }
+
+    /// The exact sum so far, and its single rounding to Double.
+    var sum: ExactSum {
+        if nonFinite.isSpecial { return nonFinite.result }
+        var copy = lanes
+        return copy.finish()
+    }
+
+    mutating func reset() {
+        lanes.reset()
+        pending = 0
+        nonFinite = NonFiniteTracker()
+    }
+}
+
 /// Exact sum of products of Float32 values: a Kulisch accumulator over 32-bit lanes.
 ///
 /// A finite Float32 is m·2^e with an integer |m| < 2^24 and e ∈ [−149, 104], so a product is
@@ -15,41 +57,25 @@ public struct Float32ProductAccumulator: Sendable {
     static let unitExponent = -298
     static let normaliseEvery = 1 << 14
 
-    var lanes = FixedPointLanes(laneCount: laneCount, unitExponent: unitExponent)
-    var pending = 0
-    var nonFinite = NonFiniteTracker()
+    var register = ProductRegister(laneCount: laneCount, unitExponent: unitExponent, normaliseEvery: normaliseEvery)
 
     public init() {}
 
     /// Adds a·b exactly.
     public mutating func add(_ a: Float, times b: Float) {
-        if !a.isFinite || !b.isFinite {
-            nonFinite.recordProduct(a, b)
-            return
+        register.add(a, times: b) { lanes in
+            let x = Self.decode(a.bitPattern), y = Self.decode(b.bitPattern)
+            Self.addProduct(x.m &* y.m, shift: Int(x.e &+ y.e), into: lanes)
         }
-        let x = Self.decode(a.bitPattern), y = Self.decode(b.bitPattern)
-        lanes.lanes.withUnsafeMutableBufferPointer {
-            Self.addProduct(x.m &* y.m, shift: Int(x.e &+ y.e), into: $0)
-        }
-        pending += 1
-        if pending == Self.normaliseEvery { lanes.normalise(); pending = 0 }
     }
 
     /// Adds x exactly (as x·1).
     public mutating func add(_ x: Float) { add(x, times: 1) }
 
     /// The exact sum so far, and its single rounding to Double.
-    public var sum: ExactSum {
-        if nonFinite.isSpecial { return nonFinite.result }
-        var copy = lanes
-        return copy.finish()
-    }
+    public var sum: ExactSum { register.sum }
 
-    public mutating func reset() {
-        lanes.reset()
-        pending = 0
-        nonFinite = NonFiniteTracker()
-    }
+    public mutating func reset() { register.reset() }
 
     /// A finite Float32 as a signed integer significand and its exponent offset by +149
     /// (so that the offset exponent of a product, e_a + e_b + 298, is the sum of two offsets).
@@ -84,41 +110,25 @@ public struct Float64ProductAccumulator: Sendable {
     static let unitExponent = -2148
     static let normaliseEvery = 1 << 29
 
-    var lanes = FixedPointLanes(laneCount: laneCount, unitExponent: unitExponent)
-    var pending = 0
-    var nonFinite = NonFiniteTracker()
+    var register = ProductRegister(laneCount: laneCount, unitExponent: unitExponent, normaliseEvery: normaliseEvery)
 
     public init() {}
 
     /// Adds a·b exactly.
     public mutating func add(_ a: Double, times b: Double) {
-        if !a.isFinite || !b.isFinite {
-            nonFinite.recordProduct(a, b)
-            return
+        register.add(a, times: b) { lanes in
+            let x = Self.decode(a.bitPattern), y = Self.decode(b.bitPattern)
+            Self.addProduct(x.m, y.m, negative: x.negative != y.negative, shift: x.e + y.e, into: lanes)
         }
-        let x = Self.decode(a.bitPattern), y = Self.decode(b.bitPattern)
-        lanes.lanes.withUnsafeMutableBufferPointer {
-            Self.addProduct(x.m, y.m, negative: x.negative != y.negative, shift: x.e + y.e, into: $0)
-        }
-        pending += 1
-        if pending == Self.normaliseEvery { lanes.normalise(); pending = 0 }
     }
 
     /// Adds x exactly (as x·1).
     public mutating func add(_ x: Double) { add(x, times: 1) }
 
     /// The exact sum so far, and its single rounding to Double.
-    public var sum: ExactSum {
-        if nonFinite.isSpecial { return nonFinite.result }
-        var copy = lanes
-        return copy.finish()
-    }
+    public var sum: ExactSum { register.sum }
 
-    public mutating func reset() {
-        lanes.reset()
-        pending = 0
-        nonFinite = NonFiniteTracker()
-    }
+    public mutating func reset() { register.reset() }
 
     /// A finite Float64 as sign, integer significand and exponent offset by +1074.
     @inline(__always)

@@ -74,19 +74,8 @@ extension NarrowFloatCodec {
         _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<UInt8>,
         seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
-        try check(input.count, output.count, codeBits: 8, threads: threads)
-        var prm = kernelParameters
-        let useKernel = usesKernel
-        let src = input.baseAddress, dst = output.baseAddress
-        Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
-            if useKernel {
-                qk_encode_f32_u8(src! + lo, dst! + lo, hi - lo, &prm)
-            } else {
-                for i in lo..<hi {
-                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))))
-                }
-            }
-        }
+        try encodeChunks(input, into: output, seed: seed, firstIndex: firstIndex, threads: threads,
+                         useKernel: usesKernel, kernel: qk_encode_f32_u8)
     }
 
     /// Float32 → codes in 16-bit storage (any format).
@@ -94,17 +83,8 @@ extension NarrowFloatCodec {
         _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<UInt16>,
         seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
-        try check(input.count, output.count, codeBits: 16, threads: threads)
-        var prm = kernelParameters
-        let useKernel = usesKernel
-        let src = input.baseAddress, dst = output.baseAddress
-        Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
-            if useKernel {
-                qk_encode_f32_u16(src! + lo, dst! + lo, hi - lo, &prm)
-            } else {
-                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))) }
-            }
-        }
+        try encodeChunks(input, into: output, seed: seed, firstIndex: firstIndex, threads: threads,
+                         useKernel: usesKernel, kernel: qk_encode_f32_u16)
     }
 
     /// Float64 → codes, each correctly rounded from the exact input (see
@@ -113,20 +93,9 @@ extension NarrowFloatCodec {
         _ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<UInt8>,
         seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
-        try check(input.count, output.count, codeBits: 8, threads: threads)
-        var prm = kernelParameters
-        let useKernel = float64TakesFloat32Kernel
-        let src = input.baseAddress, dst = output.baseAddress
-        Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
-            if useKernel {
-                Self.roundedToOddInFloat32(src! + lo, count: hi - lo) { f, offset, n in
-                    qk_encode_f32_u8(f, dst! + lo + offset, n, &prm)
-                }
-            } else {
-                for i in lo..<hi {
-                    dst![i] = UInt8(truncatingIfNeeded: encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))))
-                }
-            }
+        try encodeChunks(input, into: output, seed: seed, firstIndex: firstIndex, threads: threads,
+                         useKernel: float64TakesFloat32Kernel) { src, dst, n, prm in
+            Self.roundedToOddInFloat32(src, count: n) { f, offset, m in qk_encode_f32_u8(f, dst + offset, m, prm) }
         }
     }
 
@@ -135,17 +104,35 @@ extension NarrowFloatCodec {
         _ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<UInt16>,
         seed: UInt64 = 0, firstIndex: UInt64 = 0, threads: Int = 1
     ) throws(CodecError) {
-        try check(input.count, output.count, codeBits: 16, threads: threads)
+        try encodeChunks(input, into: output, seed: seed, firstIndex: firstIndex, threads: threads,
+                         useKernel: float64TakesFloat32Kernel) { src, dst, n, prm in
+            Self.roundedToOddInFloat32(src, count: n) { f, offset, m in qk_encode_f32_u16(f, dst + offset, m, prm) }
+        }
+    }
+
+    /// The one body of the four bulk `encode` overloads: checks the buffers, then converts
+    /// `threads` contiguous chunks, each with one call `kernel(source, destination, count,
+    /// parameters)` where `useKernel`, else element by element with the scalar rule (the only
+    /// path that draws `SplitMix64` bits, index `firstIndex + i`). Always inlined, so each
+    /// overload is specialised for its input and code type: the per-element scalar rule is a
+    /// direct call (`BulkEncodeInput`), not a call through a function value.
+    @inline(__always)
+    private func encodeChunks<Input: BulkEncodeInput, Code: FixedWidthInteger & UnsignedInteger>(
+        _ input: UnsafeBufferPointer<Input>, into output: UnsafeMutableBufferPointer<Code>,
+        seed: UInt64, firstIndex: UInt64, threads: Int, useKernel: Bool,
+        kernel: (UnsafePointer<Input>, UnsafeMutablePointer<Code>, Int, UnsafePointer<qk_encode_params>) -> Void
+    ) throws(CodecError) {
+        try check(input.count, output.count, codeBits: Code.bitWidth, threads: threads)
         var prm = kernelParameters
-        let useKernel = float64TakesFloat32Kernel
         let src = input.baseAddress, dst = output.baseAddress
         Self.parallelChunks(count: input.count, threads: threads) { lo, hi in
             if useKernel {
-                Self.roundedToOddInFloat32(src! + lo, count: hi - lo) { f, offset, n in
-                    qk_encode_f32_u16(f, dst! + lo + offset, n, &prm)
-                }
+                kernel(src! + lo, dst! + lo, hi - lo, &prm)
             } else {
-                for i in lo..<hi { dst![i] = encode(src![i], randomBits: SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))) }
+                for i in lo..<hi {
+                    let bits = SplitMix64.draw(seed: seed, index: firstIndex &+ UInt64(i))
+                    dst![i] = Code(truncatingIfNeeded: Input.encode(src![i], by: self, randomBits: bits))
+                }
             }
         }
     }
@@ -216,27 +203,31 @@ extension NarrowFloatCodec {
     /// input generator over the same loop body as `encode(_:into:)` (stochastic rounding draws
     /// with seed 0 and the offset from `start` as index).
     public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt8>) {
-        precondition(format.bitWidth <= 8 && UInt64(start) + UInt64(output.count) <= 1 << 32)
-        guard usesKernel else {
-            for i in 0..<output.count {
-                output[i] = UInt8(truncatingIfNeeded: encode(Float(bitPattern: start &+ UInt32(i)), randomBits: SplitMix64.draw(seed: 0, index: UInt64(i))))
-            }
-            return
-        }
-        var prm = kernelParameters
-        qk_encode_f32_range_u8(start, output.baseAddress, output.count, &prm)
+        precondition(format.bitWidth <= 8)
+        encodeBitPatterns(startingAt: start, into: output, kernel: qk_encode_f32_range_u8)
     }
 
     public func encodeBitPatterns(startingAt start: UInt32, into output: UnsafeMutableBufferPointer<UInt16>) {
+        encodeBitPatterns(startingAt: start, into: output, kernel: qk_encode_f32_range_u16)
+    }
+
+    /// The body of both `encodeBitPatterns` overloads, `kernel` the C range kernel of the code
+    /// type (always inlined, so each overload calls its kernel directly).
+    @inline(__always)
+    private func encodeBitPatterns<Code: FixedWidthInteger & UnsignedInteger>(
+        startingAt start: UInt32, into output: UnsafeMutableBufferPointer<Code>,
+        kernel: (UInt32, UnsafeMutablePointer<Code>?, Int, UnsafePointer<qk_encode_params>) -> Void
+    ) {
         precondition(UInt64(start) + UInt64(output.count) <= 1 << 32)
         guard usesKernel else {
             for i in 0..<output.count {
-                output[i] = encode(Float(bitPattern: start &+ UInt32(i)), randomBits: SplitMix64.draw(seed: 0, index: UInt64(i)))
+                let code = encode(Float(bitPattern: start &+ UInt32(i)), randomBits: SplitMix64.draw(seed: 0, index: UInt64(i)))
+                output[i] = Code(truncatingIfNeeded: code)
             }
             return
         }
         var prm = kernelParameters
-        qk_encode_f32_range_u16(start, output.baseAddress, output.count, &prm)
+        kernel(start, output.baseAddress, output.count, &prm)
     }
 
     // MARK: - Bulk decode
@@ -245,32 +236,36 @@ extension NarrowFloatCodec {
     public func decode(
         _ codes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<Float>, threads: Int = 1
     ) throws(CodecError) {
-        try check(codes.count, output.count, codeBits: 8, threads: threads)
-        let table = tables.float32
-        let count = UInt32(format.codeCount)
-        var dp = decodeParameters
-        let firstBad = table.withUnsafeBufferPointer { t in
-            Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
-                lo + qk_decode_u8_f32_format(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count, &dp)
-            }
-        }
-        if let i = firstBad { throw .invalidCode(index: i, code: UInt16(codes[i]), format: format.name) }
+        try decodeChunks(codes, into: output, threads: threads, kernel: qk_decode_u8_f32_format)
     }
 
     /// 16-bit codes → Float32 (exact).
     public func decode(
         _ codes: UnsafeBufferPointer<UInt16>, into output: UnsafeMutableBufferPointer<Float>, threads: Int = 1
     ) throws(CodecError) {
-        try check(codes.count, output.count, codeBits: 16, threads: threads)
+        try decodeChunks(codes, into: output, threads: threads, kernel: qk_decode_u16_f32_format)
+    }
+
+    /// The body of both bulk `decode` overloads: `threads` chunks, each decoded by `kernel`
+    /// (the C decode of the code type: codes, output, count, Float32 table, code count,
+    /// parameters → index of the first invalid code in the chunk, or its count); the first
+    /// invalid code overall is thrown. Always inlined, so each overload calls its kernel directly.
+    @inline(__always)
+    private func decodeChunks<Code: FixedWidthInteger & UnsignedInteger>(
+        _ codes: UnsafeBufferPointer<Code>, into output: UnsafeMutableBufferPointer<Float>, threads: Int,
+        kernel: (UnsafePointer<Code>, UnsafeMutablePointer<Float>, Int, UnsafePointer<Float>?, UInt32,
+                 UnsafePointer<qk_decode_params>) -> Int
+    ) throws(CodecError) {
+        try check(codes.count, output.count, codeBits: Code.bitWidth, threads: threads)
         let table = tables.float32
         let count = UInt32(format.codeCount)
         var dp = decodeParameters
         let firstBad = table.withUnsafeBufferPointer { t in
             Self.parallelFirstIndex(count: codes.count, threads: threads) { lo, hi in
-                lo + qk_decode_u16_f32_format(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count, &dp)
+                lo + kernel(codes.baseAddress! + lo, output.baseAddress! + lo, hi - lo, t.baseAddress, count, &dp)
             }
         }
-        if let i = firstBad { throw .invalidCode(index: i, code: codes[i], format: format.name) }
+        if let i = firstBad { throw .invalidCode(index: i, code: UInt16(codes[i]), format: format.name) }
     }
 
     /// Array convenience: 8-bit codes → Float32.
@@ -337,5 +332,25 @@ extension NarrowFloatCodec {
         }
         let m = results.min()!
         return m == Int.max ? nil : m
+    }
+}
+
+/// The input types of the bulk `encode` overloads, so that one generic body serves Float and
+/// Double: each names its scalar rule, `NarrowFloatCodec.encode(_:randomBits:)`.
+protocol BulkEncodeInput {
+    static func encode(_ x: Self, by codec: NarrowFloatCodec, randomBits: UInt64) -> UInt16
+}
+
+extension Float: BulkEncodeInput {
+    @inline(__always)
+    static func encode(_ x: Float, by codec: NarrowFloatCodec, randomBits: UInt64) -> UInt16 {
+        codec.encode(x, randomBits: randomBits)
+    }
+}
+
+extension Double: BulkEncodeInput {
+    @inline(__always)
+    static func encode(_ x: Double, by codec: NarrowFloatCodec, randomBits: UInt64) -> UInt16 {
+        codec.encode(x, randomBits: randomBits)
     }
 }

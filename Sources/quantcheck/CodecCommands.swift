@@ -47,27 +47,23 @@ let streamChunkElements = 1 << 21
 /// Streams: the input is read, converted and written a chunk at a time (`NPYStreamReader`,
 /// `NPYStreamWriter`), so memory stays bounded for files of any size and the output appears,
 /// complete, only when every element is converted.
-struct EncodeCommand: ParsableCommand {
+struct EncodeCommand: ParsableCommand, ConversionFileHelp {
     static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Convert a float array (.npy or raw) to format codes.")
 
+    static let inputHelp = "Input .npy (float32, float64 or float16), or a raw little-endian file with --dtype."
+    static let outputHelp = "Output file: .npy with uint8/uint16 codes (raw little-endian codes with --dtype)."
+    static let dtypeHelp = "Raw input dtype: float32, float64 or float16 (input and output are then raw files)."
+
     @OptionGroup var codecOptions: CodecOptions
-    @Option(help: "Input .npy (float32, float64 or float16), or a raw little-endian file with --dtype.")
-    var input: String
-    @Option(help: "Output file: .npy with uint8/uint16 codes (raw little-endian codes with --dtype).")
-    var output: String
-    @Option(help: "Raw input dtype: float32, float64 or float16 (input and output are then raw files).")
-    var dtype: String?
+    @OptionGroup var files: ConversionFiles<EncodeCommand>
 
     func run() throws {
-        let codec = try codecOptions.codec()
-        let reader = try NPYStreamReader(path: input, rawDType: try rawDType(dtype))
+        let (codec, reader) = try files.open(
+            codecOptions, accepted: [(.float16, "float16"), (.float32, "float32"), (.float64, "float64")])
         let inType = reader.dtype
-        guard [.float16, .float32, .float64].contains(inType) else {
-            throw BadOption(name: "input dtype", value: inType.descr, allowed: ["float16", "float32", "float64"])
-        }
         let outType: NPYDType = codec.format.bitWidth > 8 ? .uint16 : .uint8
-        let writer = try NPYStreamWriter(path: output, dtype: outType, shape: reader.shape, raw: dtype != nil)
+        let writer = try NPYStreamWriter(path: files.output, dtype: outType, shape: reader.shape, raw: files.dtype != nil)
         let chunk = streamChunkElements
         let inputBuffer = try ScratchBuffer(byteCount: chunk * inType.itemSize)
         let widened = try ScratchBuffer(byteCount: inType == .float16 ? chunk * 4 : 0)
@@ -126,27 +122,50 @@ func rawDType(_ name: String?) throws -> NPYDType? {
     return try NPYDType(name: name)
 }
 
+/// The help texts of a command's `ConversionFiles` options.
+protocol ConversionFileHelp {
+    static var inputHelp: String { get }
+    static var outputHelp: String { get }
+    static var dtypeHelp: String { get }
+}
+
+/// The file options `encode` and `decode` share (`--input`, `--output`, `--dtype`), each
+/// command with its own help text.
+struct ConversionFiles<Help: ConversionFileHelp>: ParsableArguments {
+    @Option(help: ArgumentHelp(Help.inputHelp)) var input: String
+    @Option(help: ArgumentHelp(Help.outputHelp)) var output: String
+    @Option(help: ArgumentHelp(Help.dtypeHelp)) var dtype: String?
+
+    /// The codec of `options` and the opened input (`.npy`, or raw with `--dtype`), whose
+    /// element type must be one of `accepted` (each with the name the refusal lists).
+    func open(
+        _ options: CodecOptions, accepted: [(type: NPYDType, name: String)]
+    ) throws -> (NarrowFloatCodec, NPYStreamReader) {
+        let codec = try options.codec()
+        let reader = try NPYStreamReader(path: input, rawDType: try rawDType(dtype))
+        guard accepted.contains(where: { $0.type == reader.dtype }) else {
+            throw BadOption(name: "input dtype", value: reader.dtype.descr, allowed: accepted.map(\.name))
+        }
+        return (codec, reader)
+    }
+}
+
 /// `quantcheck decode`: codes → float32 (exact), streamed a chunk at a time like `encode`.
-struct DecodeCommand: ParsableCommand {
+struct DecodeCommand: ParsableCommand, ConversionFileHelp {
     static let configuration = CommandConfiguration(
         commandName: "decode", abstract: "Convert format codes (.npy uint8/uint16, or raw) to float32 exactly.")
 
+    static let inputHelp = "Input .npy of uint8/uint16 codes, or a raw file with --dtype uint8|uint16."
+    static let outputHelp = "Output float32 .npy (raw little-endian with --dtype)."
+    static let dtypeHelp = "Raw input dtype: uint8 or uint16."
+
     @OptionGroup var codecOptions: CodecOptions
-    @Option(help: "Input .npy of uint8/uint16 codes, or a raw file with --dtype uint8|uint16.")
-    var input: String
-    @Option(help: "Output float32 .npy (raw little-endian with --dtype).")
-    var output: String
-    @Option(help: "Raw input dtype: uint8 or uint16.")
-    var dtype: String?
+    @OptionGroup var files: ConversionFiles<DecodeCommand>
 
     func run() throws {
-        let codec = try codecOptions.codec()
-        let reader = try NPYStreamReader(path: input, rawDType: try rawDType(dtype))
+        let (codec, reader) = try files.open(codecOptions, accepted: [(.uint8, "uint8"), (.uint16, "uint16")])
         let inType = reader.dtype
-        guard inType == .uint8 || inType == .uint16 else {
-            throw BadOption(name: "input dtype", value: inType.descr, allowed: ["uint8", "uint16"])
-        }
-        let writer = try NPYStreamWriter(path: output, dtype: .float32, shape: reader.shape, raw: dtype != nil)
+        let writer = try NPYStreamWriter(path: files.output, dtype: .float32, shape: reader.shape, raw: files.dtype != nil)
         let chunk = streamChunkElements
         let inputBuffer = try ScratchBuffer(byteCount: chunk * inType.itemSize)
         let outputBuffer = try ScratchBuffer(byteCount: chunk * 4)
