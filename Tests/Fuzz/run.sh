@@ -29,6 +29,10 @@ targets=(codec npy results gate calibration)
 build() {
     swift build -c release --scratch-path "$scratch" --sanitize fuzzer --sanitize address --target Harness \
         2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
+    # A C target that only other C targets depend on (CPUDispatch) is compiled against its
+    # header but never built as an object for `--target Harness` (no link step): build it too.
+    swift build -c release --scratch-path "$scratch" --sanitize fuzzer --sanitize address --target CPUDispatch \
+        2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
     local bin
     bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
     [ -f "$bin/Modules/Harness.swiftmodule" ] || { echo "fuzz: instrumented build failed" >&2; exit 2; }
