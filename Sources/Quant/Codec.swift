@@ -43,6 +43,10 @@ public struct NarrowFloatCodec: Sendable {
     @usableFromInline let rules: ProfileRules
     /// Set when `rules.smallValueRule` is `.aboveSmallestRoundsUp`.
     @usableFromInline let smallValueBounds: MLDtypesProfile.SmallValueBounds?
+    /// `smallValueBounds.twiceSmallest`, or 0 without the rule: the hot path tests the rule with
+    /// one unsigned comparison (`a < 0` is never true), which keeps formats without it as fast as
+    /// before the rule became data.
+    @usableFromInline let smallValueLimit: UInt32
     @usableFromInline let tables: DecodeTables
 
     public init(format: FloatFormat, policy: ConversionPolicy = ConversionPolicy()) {
@@ -56,6 +60,7 @@ public struct NarrowFloatCodec: Sendable {
         rules = format.rules(for: policy.profile)
         tieParityFromSignificand = rules.tieBreak == .evenSignificand
         smallValueBounds = rules.smallValueRule == .aboveSmallestRoundsUp ? MLDtypesProfile.SmallValueBounds(format) : nil
+        smallValueLimit = smallValueBounds?.twiceSmallest ?? 0
         tables = DecodeTables.shared(for: format)
     }
 
@@ -78,12 +83,12 @@ public struct NarrowFloatCodec: Sendable {
             }
             return nonFinite(negative: negative, isNaN: a > 0x7F80_0000)
         }
-        if a != 0 && !negative, let bounds = smallValueBounds,
+        let expField = Int(a >> 23)
+        let m = UInt64(a & 0x7F_FFFF)
+        if _slowPath(a < smallValueLimit), a != 0 && !negative, let bounds = smallValueBounds,
            let code = MLDtypesProfile.smallValueCode(magnitudeBits: a, bounds: bounds) {
             return code
         }
-        let expField = Int(a >> 23)
-        let m = UInt64(a & 0x7F_FFFF)
         return encodeNumber(
             negative: negative, significand: expField == 0 ? m : m | 0x80_0000,
             exponent: expField == 0 ? -149 : expField - 150, randomBits: randomBits)

@@ -100,6 +100,11 @@ public enum MXQuantizer {
         let codec = NarrowFloatCodec(format: element.format, policy: ConversionPolicy(rounding: .toNearestOrEven, overflow: .saturating))
         let elemMax = element.format.maxFinite
         let emax = element.emax
+        // The scale format's constants, read once: a static access per block costs its lazy
+        // initialisation check in the per-block loop.
+        let scaleExponents = MXTensor.scaleExponents
+        let scaleBias = MXTensor.scaleFormat.bias
+        let nanScaleCode = MXTensor.nanScaleCode
         var scaleCodes = [UInt8](repeating: 0, count: layout.groupCount)
         var codes = [UInt8](repeating: 0, count: values.count)
         // Elements are x·2^−k rounded once (the product is exact in Float64). Blocks tile the
@@ -124,8 +129,8 @@ public enum MXQuantizer {
                         if filled + r.count > stage { flush() }
                         let src = x.baseAddress! + r.lowerBound
                         let amax = Float(bitPattern: alg_absmax_bits_f32(src, r.count))
-                        let k = sharedExponent(amax: amax, emax: emax, elemMax: elemMax, rule: rule)
-                        scaleCodes[g] = k.map { UInt8($0 + MXTensor.scaleFormat.bias) } ?? MXTensor.nanScaleCode
+                        let k = sharedExponent(amax: amax, emax: emax, elemMax: elemMax, rule: rule, range: scaleExponents)
+                        scaleCodes[g] = k.map { UInt8($0 + scaleBias) } ?? nanScaleCode
                         let inv = k.map { Double(sign: .plus, exponent: -$0, significand: 1) }
                         if vectorised {
                             if let inv {
@@ -148,10 +153,11 @@ public enum MXQuantizer {
     }
 
     /// The shared exponent k (scale 2^k) of a block, or nil for the NaN scale (amax NaN/∞).
-    /// `emax` and `elemMax` are the element format's `emax` and `maxFinite`.
-    static func sharedExponent(amax: Float, emax: Int, elemMax: Double, rule: MXScaleRule) -> Int? {
+    /// `emax` and `elemMax` are the element format's `emax` and `maxFinite`; `range` is
+    /// `MXTensor.scaleExponents`.
+    @inline(__always)
+    static func sharedExponent(amax: Float, emax: Int, elemMax: Double, rule: MXScaleRule, range: ClosedRange<Int>) -> Int? {
         guard amax.isFinite else { return nil }
-        let range = MXTensor.scaleExponents
         if amax == 0 { return range.lowerBound }
         let k: Int
         switch rule {

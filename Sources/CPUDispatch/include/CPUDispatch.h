@@ -27,9 +27,27 @@
 extern "C" {
 #endif
 
-/// 1 when this CPU has every feature in QK_SIMD_FEATURES (computed once), else 0; always 0
-/// where QK_SIMD is 0.
-int qk_has_simd(void);
+/// 1 when this CPU has every feature in QK_SIMD_FEATURES, else 0; always 0 where QK_SIMD is 0.
+/// Probes the CPU on every call: use qk_has_simd().
+int qk_probe_simd(void);
+
+/// qk_probe_simd(), cached per translation unit. It is inline with its cache in the caller's
+/// file because small kernels (the MX block helpers run twice per 32-element block) dispatch
+/// on every call: a call into another object file there cost several per cent. The cache is a
+/// benign race: every thread computes the same value, and relaxed atomics keep it well defined.
+static inline int qk_has_simd(void) {
+#if QK_SIMD
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (__builtin_expect(v < 0, 0)) {
+        v = qk_probe_simd();
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+#else
+    return 0;
+#endif
+}
 
 #ifdef __cplusplus
 }
