@@ -8,29 +8,55 @@ public enum NPYDType: String, CaseIterable, Sendable, Hashable, Codable {
     case float64 = "f8"
     case uint8 = "u1"
     case uint16 = "u2"
+    /// bfloat16 (the top half of a Float32). NumPy has no such dtype: ml_dtypes' arrays are
+    /// saved by `np.save` with the void descr `<V2`, which is what this reads and writes.
+    case bfloat16 = "V2"
 
     public var itemSize: Int {
         switch self {
         case .uint8: return 1
-        case .float16, .uint16: return 2
+        case .float16, .uint16, .bfloat16: return 2
         case .float32: return 4
         case .float64: return 8
         }
     }
 
-    /// The NumPy `descr` string numpy itself writes: `<f4`, `|u1`, …
+    /// The NumPy `descr` string numpy itself writes: `<f4`, `|u1`, … (`<V2` for bfloat16, as
+    /// `np.save` writes an ml_dtypes bfloat16 array).
     public var descr: String { (itemSize == 1 ? "|" : "<") + rawValue }
 
-    /// Parses a dtype name as a user types it: `float32`, `f4`, `<f4`, `uint8`, `u1`…
+    /// The name a user types and messages show: `float32`, `uint8`, `bfloat16`…
+    public var name: String {
+        switch self {
+        case .float16: return "float16"
+        case .float32: return "float32"
+        case .float64: return "float64"
+        case .uint8: return "uint8"
+        case .uint16: return "uint16"
+        case .bfloat16: return "bfloat16"
+        }
+    }
+
+    /// The dtype of a `.npy` descr without its byte-order character. The void descrs are what
+    /// `np.save` writes for ml_dtypes arrays: `V1` holds 8-bit codes (float8 types, read as
+    /// uint8), `V2` bfloat16 (the only two-byte ml_dtypes type).
+    static func fromDescrCode(_ code: String) -> NPYDType? {
+        code == "V1" ? .uint8 : NPYDType(rawValue: code)
+    }
+
+    /// Parses a dtype name as a user types it: `float32`, `f4`, `<f4`, `uint8`, `u1`, `bfloat16`…
     public init(name: String) throws(NPYError) {
         let aliases: [String: NPYDType] = [
             "float16": .float16, "half": .float16, "float32": .float32, "float": .float32,
             "float64": .float64, "double": .float64, "uint8": .uint8, "uint16": .uint16,
+            "bfloat16": .bfloat16, "bf16": .bfloat16,
         ]
-        var key = name.lowercased()
-        if let t = aliases[key] { self = t; return }
+        if let t = aliases[name.lowercased()] { self = t; return }
+        var key = name
         if key.first == "<" || key.first == "|" || key.first == "=" { key.removeFirst() }
-        guard let t = NPYDType(rawValue: key) else { throw NPYError(.unsupportedDType(name)) }
+        guard let t = NPYDType.fromDescrCode(key) ?? NPYDType(rawValue: key.lowercased()) else {
+            throw NPYError(.unsupportedDType(name))
+        }
         self = t
     }
 }
@@ -45,10 +71,11 @@ public struct NPYArray: Sendable, Hashable {
         case float64([Double])
         case uint8([UInt8])
         case uint16([UInt16])
+        case bfloat16(bits: [UInt16])
 
         public var count: Int {
             switch self {
-            case .float16(let v): return v.count
+            case .float16(let v), .bfloat16(let v): return v.count
             case .float32(let v): return v.count
             case .float64(let v): return v.count
             case .uint8(let v): return v.count
@@ -63,6 +90,7 @@ public struct NPYArray: Sendable, Hashable {
             case .float64: return .float64
             case .uint8: return .uint8
             case .uint16: return .uint16
+            case .bfloat16: return .bfloat16
             }
         }
     }
@@ -90,7 +118,8 @@ public struct NPYArray: Sendable, Hashable {
         switch storage {
         case .float32(let v): return v
         case .float16(let bits): return bits.map(NPY.float(fromHalfBits:))
-        default: throw NPYError(.dtypeMismatch(expected: "float32 or float16", found: dtype.descr))
+        case .bfloat16(let bits): return bits.map { Float(bitPattern: UInt32($0) << 16) }
+        default: throw NPYError(.dtypeMismatch(expected: "float32, float16 or bfloat16", found: dtype.descr))
         }
     }
 
@@ -100,6 +129,7 @@ public struct NPYArray: Sendable, Hashable {
         case .float64(let v): return v
         case .float32(let v): return v.map(Double.init)
         case .float16(let bits): return bits.map { Double(NPY.float(fromHalfBits: $0)) }
+        case .bfloat16(let bits): return bits.map { Double(Float(bitPattern: UInt32($0) << 16)) }
         default: throw NPYError(.dtypeMismatch(expected: "a float dtype", found: dtype.descr))
         }
     }
@@ -247,7 +277,7 @@ public enum NPY {
             v.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
         }
         switch storage {
-        case .float16(let bits): return le(bits)
+        case .float16(let bits), .bfloat16(let bits): return le(bits)
         case .float32(let v): return le(v.map(\.bitPattern))
         case .float64(let v): return le(v.map(\.bitPattern))
         case .uint8(let v): return Data(v)
@@ -354,10 +384,12 @@ public enum NPY {
         }
         guard descr.count >= 2 else { throw NPYError(.unsupportedDType(descr)) }
         let order = descr.first!
-        guard let dtype = NPYDType(rawValue: String(descr.dropFirst())), "<>|=".contains(order) else {
+        guard let dtype = NPYDType.fromDescrCode(String(descr.dropFirst())), "<>|=".contains(order) else {
             throw NPYError(.unsupportedDType(descr))
         }
-        if dtype.itemSize > 1 {
+        // A void descr has no byte order of its own (numpy writes `|V2`, ml_dtypes `<V2`); its
+        // bytes are ml_dtypes' little-endian storage either way.
+        if dtype.itemSize > 1 && descr.dropFirst().first != "V" {
             if order == ">" || (order == "=" && 1.bigEndian == 1) { throw NPYError(.bigEndian(descr)) }
             if order == "|" { throw NPYError(.unsupportedDType(descr)) }
         }
@@ -384,6 +416,7 @@ public enum NPY {
         case .uint8: return .uint8(bytes)
         case .uint16: return .uint16(load(UInt16.self))
         case .float16: return .float16(bits: load(UInt16.self))
+        case .bfloat16: return .bfloat16(bits: load(UInt16.self))
         case .float32: return .float32(load(UInt32.self).map(Float.init(bitPattern:)))
         case .float64: return .float64(load(UInt64.self).map(Double.init(bitPattern:)))
         }

@@ -25,6 +25,8 @@ public final class NPYStreamReader {
     public let count: Int
     /// Elements not yet read.
     public private(set) var remaining: Int
+    /// Byte offset of the first element in the file.
+    public let dataOffset: Int
     private var fd: Int32
 
     /// Opens `path` as `.npy` (`rawDType == nil`) or as headerless little-endian elements of
@@ -67,6 +69,7 @@ public final class NPYStreamReader {
                 dtype = rawDType
                 shape = [n]
                 count = n
+                dataOffset = 0
             } else {
                 var prefix = [UInt8](repeating: 0, count: min(fileSize, 12))
                 try Self.readFully(fd, into: &prefix, path: path)
@@ -86,6 +89,7 @@ public final class NPYStreamReader {
                 dtype = header.dtype
                 shape = header.shape
                 count = declared / header.dtype.itemSize
+                dataOffset = dataStart
             }
         } catch {
             close(fd)
@@ -119,6 +123,30 @@ public final class NPYStreamReader {
         #endif
         remaining -= n
         return n
+    }
+
+    /// Reads elements `range` (indices into the file's elements) into `buffer`, converted to
+    /// host byte order, with `pread(2)`: random access that leaves the sequential position
+    /// alone and may be called from several threads at once.
+    public func read(elements range: Range<Int>, into buffer: UnsafeMutableRawPointer) throws(NPYError) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        let bytes = range.count * dtype.itemSize
+        let start = dataOffset + range.lowerBound * dtype.itemSize
+        var done = 0
+        while done < bytes {
+            let k = pread(fd, buffer + done, bytes - done, off_t(start + done))
+            if k < 0 {
+                if errno == EINTR { continue }
+                throw NPYError(.unreadable(reason: String(cString: strerror(errno))), path: path)
+            }
+            if k == 0 {
+                throw NPYError(.dataLengthMismatch(declared: count * dtype.itemSize, actual: start + done - dataOffset), path: path)
+            }
+            done += k
+        }
+        #if _endian(big)
+        NPYStreamWriter.swapToLittleEndian(buffer, count: range.count, itemSize: dtype.itemSize)
+        #endif
     }
 
     private static func readFully(_ fd: Int32, into bytes: inout [UInt8], path: String) throws(NPYError) {

@@ -51,22 +51,22 @@ struct EncodeCommand: ParsableCommand, ConversionFileHelp {
     static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Convert a float array (.npy or raw) to format codes.")
 
-    static let inputHelp = "Input .npy (float32, float64 or float16), or a raw little-endian file with --dtype."
+    static let inputHelp = "Input .npy (float32, float64, float16, or bfloat16 as ml_dtypes saves it: <V2), or a raw little-endian file with --dtype."
     static let outputHelp = "Output file: .npy with uint8/uint16 codes (raw little-endian codes with --dtype)."
-    static let dtypeHelp = "Raw input dtype: float32, float64 or float16 (input and output are then raw files)."
+    static let dtypeHelp = "Raw input dtype: float32, float64, float16 or bfloat16 (input and output are then raw files)."
 
     @OptionGroup var codecOptions: CodecOptions
     @OptionGroup var files: ConversionFiles<EncodeCommand>
 
     func run() throws {
         let (codec, reader) = try files.open(
-            codecOptions, accepted: [(.float16, "float16"), (.float32, "float32"), (.float64, "float64")])
+            codecOptions, accepted: [(.float16, "float16"), (.bfloat16, "bfloat16"), (.float32, "float32"), (.float64, "float64")])
         let inType = reader.dtype
         let outType: NPYDType = codec.format.bitWidth > 8 ? .uint16 : .uint8
         let writer = try NPYStreamWriter(path: files.output, dtype: outType, shape: reader.shape, raw: files.dtype != nil)
         let chunk = streamChunkElements
         let inputBuffer = try ScratchBuffer(byteCount: chunk * inType.itemSize)
-        let widened = try ScratchBuffer(byteCount: inType == .float16 ? chunk * 4 : 0)
+        let widened = try ScratchBuffer(byteCount: inType.itemSize == 2 ? chunk * 4 : 0)
         let outputBuffer = try ScratchBuffer(byteCount: chunk * outType.itemSize)
         let seed = codecOptions.seed, threads = codecOptions.threads
         var first: UInt64 = 0
@@ -78,11 +78,16 @@ struct EncodeCommand: ParsableCommand, ConversionFileHelp {
                 try encode(codec, xs, outType, outputBuffer.pointer, n, seed: seed, first: first, threads: threads)
             default:
                 var xs = UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: Float.self), count: n)
-                if inType == .float16 {
-                    // Every binary16 value is a Float32: widen exactly, then take the Float32 path.
+                if inType.itemSize == 2 {
+                    // Every binary16 and bfloat16 value is a Float32: widen exactly, then take
+                    // the Float32 path.
                     let bits = inputBuffer.pointer.assumingMemoryBound(to: UInt16.self)
                     let wide = widened.pointer.assumingMemoryBound(to: Float.self)
-                    for i in 0..<n { wide[i] = NPY.float(fromHalfBits: bits[i]) }
+                    if inType == .float16 {
+                        for i in 0..<n { wide[i] = NPY.float(fromHalfBits: bits[i]) }
+                    } else {
+                        for i in 0..<n { wide[i] = Float(bitPattern: UInt32(bits[i]) << 16) }
+                    }
                     xs = UnsafeBufferPointer(start: wide, count: n)
                 }
                 try encode(codec, xs, outType, outputBuffer.pointer, n, seed: seed, first: first, threads: threads)
@@ -155,7 +160,7 @@ struct DecodeCommand: ParsableCommand, ConversionFileHelp {
     static let configuration = CommandConfiguration(
         commandName: "decode", abstract: "Convert format codes (.npy uint8/uint16, or raw) to float32 exactly.")
 
-    static let inputHelp = "Input .npy of uint8/uint16 codes, or a raw file with --dtype uint8|uint16."
+    static let inputHelp = "Input .npy of uint8/uint16 codes (or <V1, as np.save writes ml_dtypes float8 arrays), or a raw file with --dtype uint8|uint16."
     static let outputHelp = "Output float32 .npy (raw little-endian with --dtype)."
     static let dtypeHelp = "Raw input dtype: uint8 or uint16."
 

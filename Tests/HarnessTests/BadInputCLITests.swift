@@ -93,7 +93,7 @@ struct BadInputCLITests {
         Case(args: encode + ["--input", "big-endian.npy", "--output", "o.npy"], message: "'big-endian.npy': big-endian dtype '>f4' is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))"),
         Case(args: encode + ["--input", "version9.npy", "--output", "o.npy"], message: "'version9.npy': .npy format version 9.0 is not supported (1.0, 2.0, 3.0 are)"),
         Case(args: encode + ["--input", "text.npy", "--output", "o.npy"], message: "'text.npy': not a .npy file (bad magic; use --dtype for headerless data)"),
-        Case(args: encode + ["--input", "codes.npy", "--output", "o.npy"], message: "input dtype '|u1' is not one of: float16, float32, float64"),
+        Case(args: encode + ["--input", "codes.npy", "--output", "o.npy"], message: "input dtype '|u1' is not one of: float16, bfloat16, float32, float64"),
         Case(args: encode + ["--input", "odd.raw", "--dtype", "float32", "--output", "o.raw"], message: "'odd.raw': raw file size 3 is not a multiple of the element size 4"),
         Case(args: encode + ["--input", "odd.raw", "--dtype", "int7", "--output", "o.raw"], message: "unsupported dtype 'int7' (supported: float16, float32, float64, uint8, uint16)"),
         Case(args: ["decode", "--format", "e2m1fn", "--input", "codes.npy", "--output", "o.npy"], message: "element 2 holds code 0x10, which is not a valid e2m1fn code"),

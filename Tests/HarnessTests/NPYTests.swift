@@ -9,6 +9,10 @@ enum NumpyFixtures {
     static let v3F64Scalar = "k05VTVBZAwB0AAAAeydkZXNjcic6ICc8ZjgnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAr///////96wA=="
     static let v1U1 = "k05VTVBZAQB2AHsnZGVzY3InOiAnfHUxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDUsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAX+A/w=="
     static let v1U2x2x2 = "k05VTVBZAQB2AHsnZGVzY3InOiAnPHUyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAB8APz//w=="
+    /// `np.save` of ml_dtypes 0.7.0 arrays (numpy 2.4.6): bfloat16 [1, −2, 0.5, NaN] is
+    /// written with descr `<V2`, float8_e4m3fn [1, −448, 2^−9, NaN] with `<V1`.
+    static let mlDtypesBFloat16 = "k05VTVBZAQB2AHsnZGVzY3InOiAnPFYyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDQsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAqAPwDAAD/Afw=="
+    static let mlDtypesE4M3FN = "k05VTVBZAQB2AHsnZGVzY3InOiAnPFYxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDQsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo4/gF/"
     static let v1F4Empty = "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDAsIDQpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo="
 
     static func data(_ b64: String) -> Data { Data(base64Encoded: b64)! }
@@ -53,7 +57,7 @@ struct NPYTests {
         #expect(a.shape == [])
         #expect(try a.float64() == [-431.99999999999994])
         // Narrowing Float64 to Float32 would hide double rounding: refused.
-        #expect(throws: NPYError(.dtypeMismatch(expected: "float32 or float16", found: "<f8"))) { try a.float32() }
+        #expect(throws: NPYError(.dtypeMismatch(expected: "float32, float16 or bfloat16", found: "<f8"))) { try a.float32() }
     }
 
     @Test func readsNumpyUnsignedCodes() throws {
@@ -98,6 +102,22 @@ struct NPYTests {
         let b = try NPY.readRaw(path: path, dtype: .float32)
         #expect(try b.float32().map(\.bitPattern) == [1, -0.0, .nan, 3.5].map { Float($0).bitPattern })
         #expect(try NPY.decodeRaw(Data([0, 0x3C]), dtype: .float16).float32() == [1])
+    }
+
+    @Test func readsMLDtypesVoidDescrs() throws {
+        let b = try NPY.decode(NumpyFixtures.data(NumpyFixtures.mlDtypesBFloat16))
+        guard case .bfloat16(let bits) = b.storage else { Issue.record("not bfloat16"); return }
+        #expect(bits == [0x3F80, 0xC000, 0x3F00, 0x7FC0])
+        #expect(try b.float32().prefix(3) == [1, -2, 0.5])
+        #expect(b.dtype.descr == "<V2")
+        // Written back, it is the same file np.save wrote.
+        #expect(NPY.encode(b) == NumpyFixtures.data(NumpyFixtures.mlDtypesBFloat16))
+        let c = try NPY.decode(NumpyFixtures.data(NumpyFixtures.mlDtypesE4M3FN))
+        #expect(c.storage == .uint8([0x38, 0xFE, 0x01, 0x7F]))
+        #expect(try NPYDType(name: "bfloat16") == .bfloat16)
+        #expect(try NPYDType(name: "<V2") == .bfloat16)
+        #expect(try NPYDType(name: "|V1") == .uint8)
+        #expect(throws: NPYError(.unsupportedDType("|V4"))) { try NPYDType(name: "|V4") }
     }
 
     @Test func dtypeNames() throws {
