@@ -496,7 +496,7 @@ public struct NPYError: Error, Hashable, CustomStringConvertible, Sendable {
         case .truncatedHeader: what = "truncated .npy file: it ends inside the header"
         case .unsupportedVersion(let a, let b): what = ".npy format version \(a).\(b) is not supported (1.0, 2.0, 3.0 are)"
         case .malformedHeader(let d): what = "malformed .npy header: \(d)"
-        case .unsupportedDType(let d): what = "unsupported dtype '\(d)' (supported: float16, float32, float64, uint8, uint16)"
+        case .unsupportedDType(let d): what = "unsupported dtype '\(d)' (supported: float16, float32, float64, uint8, uint16, and ml_dtypes' <V2 bfloat16 and <V1 codes)"
         case .bigEndian(let d): what = "big-endian dtype '\(d)' is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))"
         case .fortranOrder: what = "Fortran-ordered array is not supported; save np.ascontiguousarray(arr)"
         case .shapeTooLarge(let s, let limit): what = "declared shape \(s) exceeds the limit of \(limit) elements"
