@@ -3,7 +3,8 @@
 // QuantCheck: a production quantization module verified against a GNU MPFR oracle.
 //
 // Dependencies are one-way:  Formats ← Quant ← Conformance → Oracle → Formats,
-// PluginHost → Conformance, with Harness and the `quantcheck` executable on top.
+// PluginHost → Conformance, FileHost → Harness → Conformance, with the `quantcheck` executable
+// on top.
 // `Quant` never sees MPFR; `Conformance` never sees plugin code.
 //
 // CPU-specific speed: no target uses `unsafeFlags` (SwiftPM refuses them in version-based
@@ -22,6 +23,7 @@ let package = Package(
         .library(name: "Oracle", targets: ["Oracle"]),
         .library(name: "Conformance", targets: ["Conformance"]),
         .library(name: "PluginHost", targets: ["PluginHost"]),
+        .library(name: "FileHost", targets: ["FileHost"]),
         .library(name: "Harness", targets: ["Harness"]),
         .executable(name: "quantcheck", targets: ["quantcheck"]),
     ],
@@ -42,12 +44,15 @@ let package = Package(
         /// Hosts a C-ABI conversion plugin in crash-isolated worker processes (shared memory,
         /// guard pages, fault bisection) as a `ConversionUnderTest` for `quantcheck conform`.
         .target(name: "PluginHost", dependencies: ["Formats", "Conformance", "QuantCheckPlugin"]),
+        /// Another framework's conversions read from files (`.npy` pairs, exhaustive-order code
+        /// files, decoded values) as a `ConversionUnderTest` for `quantcheck conform`.
+        .target(name: "FileHost", dependencies: ["Formats", "Conformance", "Harness"]),
         /// Timing, results JSON, Markdown/SVG, compare and gate.
         .target(name: "Harness", dependencies: ["Formats", "Quant", "Conformance"]),
         .executableTarget(
             name: "quantcheck",
             dependencies: [
-                "Formats", "Quant", "Oracle", "Conformance", "PluginHost", "Harness",
+                "Formats", "Quant", "Oracle", "Conformance", "PluginHost", "FileHost", "Harness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -79,6 +84,7 @@ let package = Package(
         .testTarget(name: "OracleTests", dependencies: ["Oracle", "Formats", "Support", "TestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Quant", "Oracle", "Formats"]),
         .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "Conformance", "Formats"]),
+        .testTarget(name: "FileHostTests", dependencies: ["FileHost", "Conformance", "Harness", "Quant", "Formats"]),
         .testTarget(name: "HarnessTests", dependencies: ["Support", "Harness", "Conformance", "Quant", "Formats", "quantcheck"]),
     ],
     swiftLanguageModes: [.v5]

@@ -10,6 +10,8 @@ public enum ConversionSuite: String, CaseIterable, Sendable, Hashable {
     case exhaustiveFloat32 = "exhaustive-f32"
     case exhaustiveHalf = "exhaustive-f16"
     case float64
+    /// Inputs the user supplies (`SuppliedInputs`), not a fixed set.
+    case givenInputs = "inputs"
 
     /// Entries the suite uses; it can run when the implementation has at least one of them.
     public var entries: [ConversionEntry] {
@@ -19,6 +21,7 @@ public enum ConversionSuite: String, CaseIterable, Sendable, Hashable {
         case .exhaustiveFloat32: return [.float32]
         case .exhaustiveHalf: return [.float16, .bfloat16]
         case .float64: return [.float64]
+        case .givenInputs: return [.float32, .float64, .float16, .bfloat16]
         }
     }
 
@@ -29,6 +32,7 @@ public enum ConversionSuite: String, CaseIterable, Sendable, Hashable {
         case .exhaustiveFloat32: return "all 2^32 Float32 inputs through f32_to_<format> vs the oracle"
         case .exhaustiveHalf: return "all 65,536 binary16 / bfloat16 inputs through f16_ / bf16_to_<format>"
         case .float64: return "Float64 midpoints ±1, ±2 ulps and seeded random doubles through f64_to_<format>"
+        case .givenInputs: return "every input of --inputs through the encoder of its type"
         }
     }
 
@@ -39,13 +43,14 @@ public enum ConversionSuite: String, CaseIterable, Sendable, Hashable {
     /// - Parameters:
     ///   - patterns: Float32 bit patterns of the exhaustive sweep.
     ///   - float64RandomCount: seeded random doubles of the float64 suite, after the midpoints.
+    ///   - givenInputs: the inputs of the `inputs` suite (which is skipped without them).
     ///   - threads: sweep workers, and threads for the oracle's Float64 answers.
     ///   - progress: called with the number of Float32 patterns just checked.
     public static func run(
         _ suites: [ConversionSuite], on implementation: some ConversionUnderTest,
         patterns: Range<UInt64> = ExhaustiveSweep.allPatterns,
-        float64RandomCount: Int = Float64Suite.randomCount(exhaustive: false), threads: Int,
-        progress: (@Sendable (UInt64) -> Void)? = nil
+        float64RandomCount: Int = Float64Suite.randomCount(exhaustive: false), givenInputs: SuppliedInputs? = nil,
+        threads: Int, progress: (@Sendable (UInt64) -> Void)? = nil
     ) -> [SuiteResult] {
         let has = implementation.entries
         let caseName = ConformanceRunner.caseName(implementation.format, implementation.policy)
@@ -72,6 +77,10 @@ public enum ConversionSuite: String, CaseIterable, Sendable, Hashable {
                 case .float64:
                     results.append(try Float64Suite.run(
                         implementation, randomCount: float64RandomCount, seed: Float64Suite.seed, threads: threads))
+                case .givenInputs:
+                    if let givenInputs {
+                        results.append(try GivenInputsSuite.run(implementation, inputs: givenInputs, threads: threads))
+                    }
                 }
             } catch {
                 var parameters = implementation.parameters(for: nil)

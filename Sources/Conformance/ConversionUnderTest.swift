@@ -120,6 +120,8 @@ public protocol ConversionUnderTest: ImplementationUnderTest {
     var format: FloatFormat { get }
     /// The policy the implementation claims (overflow, rounding, profile).
     var policy: ConversionPolicy { get }
+    /// How its NaN codes compare with the oracle's (part of the claim; default `.canonical`).
+    var nanMatching: NaNMatching { get }
     var entries: Set<ConversionEntry> { get }
     /// The name of an entry in counterexample notes (a C symbol, a Swift API).
     func name(of entry: ConversionEntry) -> String
@@ -158,6 +160,9 @@ public protocol ConversionUnderTest: ImplementationUnderTest {
 }
 
 extension ConversionUnderTest {
+    public var nanMatching: NaNMatching { .canonical }
+    /// The comparison of codes under `nanMatching`.
+    public var codeMatcher: CodeMatcher { CodeMatcher(format: format, rule: nanMatching) }
     public var float64Routes: [String] { [""] }
     public var float32SweepDomain: Range<UInt64> { ExhaustiveSweep.allPatterns }
     public var sweepBlockSize: Int { 1 << 22 }

@@ -137,6 +137,16 @@ public enum DecodeSuite {
 // MARK: - 2. Round trip
 
 public enum RoundTripSuite {
+    /// The inputs: the exact value of every code, in code order (a NaN code as the quiet NaN of
+    /// its sign). Exact in Float32 for every format of 16 bits or fewer.
+    public static func inputs(_ format: FloatFormat) -> [Double] {
+        let table = ExactValueTable(format: format)
+        return (0..<format.codeCount).map { i in
+            let c = UInt16(i)
+            return table[c].codeClass == .nan ? (table[c].isNegative ? -Double.nan : .nan) : table[c].double
+        }
+    }
+
     /// decode → encode is the identity for every non-NaN code, for every conformer (one per
     /// policy) and every encoder in `entries` (`.float32`, `.float64`): ±∞ codes come back as the
     /// policy's ∞ rule (±max under sat, OCP Table 3), NaN codes as a NaN code.
@@ -150,10 +160,8 @@ public enum RoundTripSuite {
         let t0 = Date()
         let table = ExactValueTable(format: format)
         let codes = (0..<format.codeCount).map { UInt16($0) }
-        func value(_ c: UInt16) -> Double {
-            table[c].codeClass == .nan ? (table[c].isNegative ? -Double.nan : .nan) : table[c].double
-        }
-        let doubles = codes.map(value)
+        let doubles = inputs(format)
+        func value(_ c: UInt16) -> Double { doubles[Int(c)] }
         let floats = doubles.map { Float($0) }
         let isNaNCode = { (c: UInt16) in format.classify(c) == .nan }
         var evidence = CaseEvidence()

@@ -39,11 +39,12 @@ public enum ExhaustiveSweep {
     /// `deliver(first pattern, codes)` and return the faults it met; inputs not delivered count
     /// as not covered. `stop()` is asked before each block (a host that gave up); a thrown error
     /// stops every worker and is rethrown. `explain(pattern, expected, got)` writes a kept
-    /// mismatch's counterexample.
+    /// mismatch's counterexample. `matcher` relaxes the comparison where the answer is a NaN
+    /// (nil: code for code).
     public static func run<Code: SweepCode>(
         patterns: Range<UInt64> = allPatterns, blockSize: UInt64, workers: Int, intervals: [RoundingIntervalTable.Interval],
         progress: (@Sendable (UInt64) -> Void)? = nil, stop: @escaping @Sendable () -> Bool = { false },
-        explain: @escaping @Sendable (UInt32, UInt16, UInt16) -> Counterexample,
+        explain: @escaping @Sendable (UInt32, UInt16, UInt16) -> Counterexample, matcher: CodeMatcher? = nil,
         encodeBlock: @escaping @Sendable (Int, Range<UInt64>, (UInt64, UnsafeBufferPointer<Code>) -> Void) throws -> [ConversionFault]
     ) throws -> (MismatchRecorder, [ConversionFault]) {
         precondition(patterns.lowerBound >= 0 && patterns.upperBound <= 1 << 32)
@@ -57,7 +58,7 @@ public enum ExhaustiveSweep {
                 var recorder = MismatchRecorder()
                 do {
                     let faults = try encodeBlock(w, lo..<hi) { first, codes in
-                        check(codes, start: first, intervals: intervals, into: &recorder, explain: explain)
+                        check(codes, start: first, intervals: intervals, into: &recorder, matcher: matcher, explain: explain)
                     }
                     state.finish(block: b, recorder, faults)
                 } catch {
@@ -77,20 +78,23 @@ public enum ExhaustiveSweep {
     /// witness-table call. The cast happens once per run of codes.
     static func check<Code: SweepCode>(
         _ codes: UnsafeBufferPointer<Code>, start: UInt64, intervals: [RoundingIntervalTable.Interval], into recorder: inout MismatchRecorder,
-        explain: (UInt32, UInt16, UInt16) -> Counterexample
+        matcher: CodeMatcher? = nil, explain: (UInt32, UInt16, UInt16) -> Counterexample
     ) {
+        let lenient = matcher.flatMap { $0.isExact ? nil : $0 }
         if let bytes = codes as? UnsafeBufferPointer<UInt8> {
-            scan(bytes, start: start, intervals: intervals, into: &recorder, explain: explain)
+            scan(bytes, start: start, intervals: intervals, into: &recorder, matcher: lenient, explain: explain)
         } else if let halves = codes as? UnsafeBufferPointer<UInt16> {
-            scan(halves, start: start, intervals: intervals, into: &recorder, explain: explain)
+            scan(halves, start: start, intervals: intervals, into: &recorder, matcher: lenient, explain: explain)
         } else {
-            scan(codes, start: start, intervals: intervals, into: &recorder, explain: explain)
+            scan(codes, start: start, intervals: intervals, into: &recorder, matcher: lenient, explain: explain)
         }
     }
 
+    /// `matcher` is nil when codes compare exactly; else runs whose answer is a NaN the rule
+    /// relaxes are compared element by element (the other runs keep the vector comparator).
     private static func scan<Code: SweepCode>(
         _ codes: UnsafeBufferPointer<Code>, start: UInt64, intervals: [RoundingIntervalTable.Interval], into recorder: inout MismatchRecorder,
-        explain: (UInt32, UInt16, UInt16) -> Counterexample
+        matcher: CodeMatcher?, explain: (UInt32, UInt16, UInt16) -> Counterexample
     ) {
         let end = start + UInt64(codes.count)  // exclusive
         var i = firstInterval(containing: start, in: intervals)
@@ -101,6 +105,15 @@ public enum ExhaustiveSweep {
             let segEnd = min(end, UInt64(iv.hi) + 1)
             let offset = Int(pos - start)
             let segment = UnsafeBufferPointer(rebasing: codes[offset..<Int(segEnd - start)])
+            if let m = matcher, m.isLenient(iv.code) {
+                for (j, c) in segment.enumerated() where !m.matches(expected: iv.code, got: UInt16(c)) {
+                    let p = pos + UInt64(j), got = UInt16(c)
+                    recorder.recordMismatch(at: p) { explain(UInt32(p), iv.code, got) }
+                }
+                pos = segEnd
+                i += 1
+                continue
+            }
             let expected = Code(truncatingIfNeeded: iv.code)
             var j = Code.firstMismatch(segment, expected: expected)
             while j < segment.count {

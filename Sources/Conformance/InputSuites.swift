@@ -43,7 +43,7 @@ public enum ExhaustiveFloat32Suite {
         func sweep<Code: SweepCode>(_: Code.Type) throws -> (MismatchRecorder, [ConversionFault]) {
             try ExhaustiveSweep.run(
                 patterns: patterns, blockSize: blockSize, workers: workers, intervals: table, progress: progress,
-                stop: { box.value.caseStopped }, explain: explain
+                stop: { box.value.caseStopped }, explain: explain, matcher: implementation.codeMatcher
             ) { (w: Int, range: Range<UInt64>, deliver: (UInt64, UnsafeBufferPointer<Code>) -> Void) in
                 try box.value.encodeFloat32Patterns(range, worker: w, codeType: Code.self, deliver: deliver)
             }
@@ -130,11 +130,12 @@ public enum HalfInputSuite {
             return (Describe.hex(b, digits: 4), Describe.float32(f32))
         }
         var evidence = CaseEvidence()
+        let matcher = implementation.codeMatcher
         implementation.beginCase()
         let deliver: Delivery<UInt16> = { first, out in
             for (k, got) in out.enumerated() {
                 let i = first + k
-                evidence.wrong.check(got == expected[i], at: UInt64(i)) {
+                evidence.wrong.check(matcher.matches(expected: expected[i], got: got), at: UInt64(i)) {
                     Counterexample(
                         inputBits: describe(UInt64(i)).bits, inputValue: describe(UInt64(i)).value,
                         expectedCode: Describe.code(expected[i], format), expectedValue: Describe.value(expected[i], values),
@@ -261,8 +262,9 @@ public enum Float64Suite {
                 try BatchOutputs(count: xs.count, zero: UInt16(0)) { try implementation.encode(xs, route: r, deliver: $0) }
             }
         }
+        let matcher = implementation.codeMatcher
         for i in inputs.indices where outputs.allSatisfy({ $0.valid[i] }) {
-            let wrong = routes.indices.first { outputs[$0].values[i] != expected[i] }
+            let wrong = routes.indices.first { !matcher.matches(expected: expected[i], got: outputs[$0].values[i]) }
             evidence.wrong.check(wrong == nil, at: UInt64(i)) {
                 let g = outputs[wrong!].values[i], e = expected[i]
                 return Counterexample(

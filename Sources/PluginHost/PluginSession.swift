@@ -27,13 +27,17 @@ public struct PluginConfiguration: Sendable {
     public var maxIsolatedFaults: Int
     /// Worker restarts per case before the case stops.
     public var maxRestarts: Int
+    /// How the library's NaN codes compare with the oracle's (`--nan`).
+    public var nanMatching: NaNMatching
 
     public init(
         library: String, format: FloatFormat, policy: ConversionPolicy, symbols: PluginSymbols,
         launch: PluginWorkerLaunch = .currentExecutable(), timeout: Double = 60, threads: Int = 2,
         batch: Int = 1 << 22, chunk: Int = 65_521, minimumProbeTimeout: Double = 1,
-        maxIsolatedFaults: Int = SuiteResult.counterexampleLimit, maxRestarts: Int = 400
+        maxIsolatedFaults: Int = SuiteResult.counterexampleLimit, maxRestarts: Int = 400,
+        nanMatching: NaNMatching = .canonical
     ) {
+        self.nanMatching = nanMatching
         self.library = library
         self.format = format
         self.policy = policy
@@ -97,8 +101,8 @@ public final class PluginSession: @unchecked Sendable {
     }
 
     /// The suites to run: the requested ones (each must have an exported entry point), or every
-    /// suite with one.
-    public func plan(_ requested: [String]) throws(PluginError) -> [ConversionSuite] {
+    /// suite with one (`inputs` only when the user supplies inputs: `givenInputs`).
+    public func plan(_ requested: [String], givenInputs: Bool = false) throws(PluginError) -> [ConversionSuite] {
         let known = ConversionSuite.allCases.map(\.rawValue)
         let has = entries
         var wanted: [ConversionSuite] = []
@@ -109,7 +113,11 @@ public final class PluginSession: @unchecked Sendable {
             }
             wanted.append(s)
         }
-        if requested.isEmpty { return ConversionSuite.allCases.filter { $0.entries.contains(where: has.contains) } }
+        if requested.isEmpty {
+            return ConversionSuite.allCases.filter {
+                $0.entries.contains(where: has.contains) && ($0 != .givenInputs || givenInputs)
+            }
+        }
         return ConversionSuite.allCases.filter(wanted.contains)
     }
 
@@ -117,12 +125,12 @@ public final class PluginSession: @unchecked Sendable {
     /// order, the sweep on `configuration.threads` workers.
     public func run(
         suites: [ConversionSuite], patterns: Range<UInt64> = ExhaustiveSweep.allPatterns,
-        float64RandomCount: Int = Float64Suite.randomCount(exhaustive: false),
+        float64RandomCount: Int = Float64Suite.randomCount(exhaustive: false), givenInputs: SuppliedInputs? = nil,
         progress: (@Sendable (UInt64) -> Void)? = nil
     ) -> [SuiteResult] {
         ConversionSuite.run(
-            suites, on: self, patterns: patterns, float64RandomCount: float64RandomCount, threads: configuration.threads,
-            progress: progress)
+            suites, on: self, patterns: patterns, float64RandomCount: float64RandomCount, givenInputs: givenInputs,
+            threads: configuration.threads, progress: progress)
     }
 
     // MARK: - Slots
@@ -226,6 +234,7 @@ extension PluginEntryPoint {
 extension PluginSession: ConversionUnderTest {
     public var format: FloatFormat { configuration.format }
     public var policy: ConversionPolicy { configuration.policy }
+    public var nanMatching: NaNMatching { configuration.nanMatching }
     public var entries: Set<ConversionEntry> { Set(hello.found.map(\.conversionEntry)) }
 
     public func name(of entry: ConversionEntry) -> String {
@@ -238,6 +247,7 @@ extension PluginSession: ConversionUnderTest {
             "rounding": policy.rounding.rawValue, "profile": policy.profile.rawValue,
         ]
         if let e = entry.flatMap(PluginEntryPoint.init) { p["symbol"] = configuration.symbols[e] }
+        p["nan"] = nanMatching.rawValue
         if !hello.info.isEmpty { p["plugin"] = hello.info }
         return p
     }

@@ -12,6 +12,6 @@ extension QuantCheck {
         MergeCommand.self,
         ReportCommand.self,
         GateCommand.self,
-        ConformCommand.self, PluginWorkerCommand.self,
+        ConformCommand.self, InputsCommand.self, PluginWorkerCommand.self,
     ]
 }

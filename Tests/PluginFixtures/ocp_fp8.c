@@ -11,6 +11,9 @@
  *   BUG_DROP_CARRY         mantissa …111 + 1 wraps to …000 without bumping the exponent
  *   BUG_NAN_ON_OVERFLOW    SAT mode, finite overflow gives NaN instead of ±max
  *   BUG_TIES_AWAY          ties round away from zero instead of to the even code
+ *   BUG_NAN_ALL_ONES       a NaN input gives the all-ones NaN code S.1111111 (E5M2: 0x7F, as
+ *                          onnxruntime does) instead of the canonical one: a different NaN
+ *   BUG_NAN_SIGN_DROPPED   a NaN input gives the positive NaN code whatever its sign
  *   BUG_CRASH_AT=x         null-pointer write when the Float32 input equals x
  *   BUG_HANG_AT=x          infinite loop when the Float32 input equals x
  *   BUG_OOB_TAIL           Float32 entry writes outputs in groups of 8: past out[n-1] when n % 8 ≠ 0
@@ -112,7 +115,13 @@ static uint8_t overflow(uint8_t sign, int finite) {
  * exactly) and Float64 inputs all round once. */
 static uint8_t encode(double x) {
     uint8_t sign = signbit(x) ? 0x80 : 0;
+#if defined(BUG_NAN_ALL_ONES)
+    if (isnan(x)) return sign | 0x7F;
+#elif defined(BUG_NAN_SIGN_DROPPED)
+    if (isnan(x)) return NAN_MAG;
+#else
     if (isnan(x)) return sign | NAN_MAG;
+#endif
     double a = fabs(x);
     if (isinf(a)) return overflow(sign, 0);
     if (a == 0) return sign;

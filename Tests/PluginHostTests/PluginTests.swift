@@ -72,13 +72,15 @@ enum PluginFixture {
     /// is isolated in a dozen probes.
     static func configuration(
         _ library: String, format: FloatFormat = .e4m3fn, overflow: OverflowPolicy = .saturating,
-        symbols: [String] = [], timeout: Double = 20, maxIsolatedFaults: Int = SuiteResult.counterexampleLimit
+        symbols: [String] = [], timeout: Double = 20, maxIsolatedFaults: Int = SuiteResult.counterexampleLimit,
+        nanMatching: NaNMatching = .canonical
     ) throws -> PluginConfiguration {
         PluginConfiguration(
             library: library, format: format, policy: ConversionPolicy(overflow: overflow),
             symbols: try PluginSymbols(format: format, overrides: symbols),
             launch: PluginWorkerLaunch(executable: try quantcheck()), timeout: timeout, threads: 2,
-            batch: 1 << 15, chunk: 4093, minimumProbeTimeout: 0.25, maxIsolatedFaults: maxIsolatedFaults)
+            batch: 1 << 15, chunk: 4093, minimumProbeTimeout: 0.25, maxIsolatedFaults: maxIsolatedFaults,
+            nanMatching: nanMatching)
     }
 
     static func bits(_ x: Float) -> UInt64 { UInt64(x.bitPattern) }
@@ -121,7 +123,11 @@ private func sweep(_ session: PluginSession, _ window: Range<UInt64>) throws -> 
         #expect(session.hello.found == Set(PluginEntryPoint.allCases))
         #expect(session.hello.info == "ocp_fp8 test fixture: e4m3fn, \(overflow.rawValue)")
         let plan = try session.plan([])
-        #expect(plan == ConversionSuite.allCases)
+        #expect(plan == ConversionSuite.allCases.filter { $0 != .givenInputs })
+        #expect(try session.plan([], givenInputs: true) == ConversionSuite.allCases)
+        // Inputs the user supplies go through the library too.
+        let given = session.run(suites: [.givenInputs], givenInputs: .float64([1, -431.99999999999994, 464, 500, .nan]))
+        #expect(given.count == 1 && given[0].passed && given[0].covered == 5)
         let lists = session.run(suites: plan.filter { $0 != .exhaustiveFloat32 }, float64RandomCount: 4000)
         #expect(lists.map(\.suite) == ["decode", "roundtrip", "roundtrip", "exhaustive-f16", "exhaustive-f16", "float64"])
         for r in lists {
@@ -231,6 +237,56 @@ private func sweep(_ session: PluginSession, _ window: Range<UInt64>) throws -> 
         // ±inf inputs are handled right by this kernel: the bug is in finite overflow only.
         let inf = try sweep(session, 0x7F80_0000..<0x7F80_0001)
         #expect(inf.passed)
+    }
+
+    /// E5M2 has three NaN codes per sign; a kernel answering 0x7F/0xFF (onnxruntime's choice)
+    /// where the oracle's canonical NaN is 0x7E/0xFE is right under `class` and `sign` and
+    /// wrong only when the claim is bit parity.
+    @Test(arguments: [(NaNMatching.anyNaN, true), (.sign, true), (.canonical, false)])
+    func anotherNaNCodeCountsOnlyUnderCanonical(_ rule: NaNMatching, passes: Bool) throws {
+        let lib = try PluginFixture.library(["-DFORMAT_E5M2", "-DBUG_NAN_ALL_ONES"])
+        let session = try PluginSession(try PluginFixture.configuration(lib, format: .e5m2, nanMatching: rule))
+        defer { session.close() }
+        let positive = try sweep(session, 0x7FBF_F000..<0x7FC0_1000)
+        let negative = try sweep(session, 0xFFBF_F000..<0xFFC0_1000)
+        #expect(positive.passed == passes && negative.passed == passes)
+        #expect(positive.parameters["nan"] == rule.rawValue)
+        if !passes {
+            let c = try #require(positive.counterexamples.first)
+            #expect(c.expectedCode == "0x7e" && c.gotCode == "0x7f")
+            #expect(positive.mismatches == 0x2000 && negative.mismatches == 0x2000)
+        }
+        // The Float16 inputs take the same rule.
+        let half = session.run(suites: [.exhaustiveHalf])
+        #expect(half.allSatisfy { $0.passed == passes })
+    }
+
+    /// A kernel that drops the sign of a NaN passes only the `class` claim.
+    @Test(arguments: [(NaNMatching.anyNaN, true), (.sign, false), (.canonical, false)])
+    func aDroppedNaNSignCountsUnderSignAndCanonical(_ rule: NaNMatching, passes: Bool) throws {
+        let lib = try PluginFixture.library(["-DBUG_NAN_SIGN_DROPPED"])
+        let session = try PluginSession(try PluginFixture.configuration(lib, nanMatching: rule))
+        defer { session.close() }
+        let r = try sweep(session, 0xFFBF_F000..<0xFFC0_1000)
+        #expect(r.passed == passes)
+        if !passes {
+            let c = try #require(r.counterexamples.first)
+            #expect(c.expectedCode == "0xff" && c.gotCode == "0x7f")
+        }
+        // Positive NaNs are right under every rule.
+        #expect(try sweep(session, 0x7FBF_F000..<0x7FC0_1000).passed)
+    }
+
+    /// The lenient NaN path still fails a number where the answer is a NaN: a saturating kernel
+    /// claimed as non-saturating E4M3FN (where overflow is NaN) fails under `class`.
+    @Test func aNumberWhereTheAnswerIsNaNFailsUnderClass() throws {
+        let lib = try PluginFixture.library(["-DSATURATE=1"])
+        let session = try PluginSession(try PluginFixture.configuration(lib, overflow: .nonSaturating, nanMatching: .anyNaN))
+        defer { session.close() }
+        let r = try sweep(session, PluginFixture.bits(460)..<PluginFixture.bits(500))
+        #expect(!r.passed)
+        let c = try #require(r.counterexamples.first)
+        #expect(c.inputBits == "0x43e80001" && c.expectedCode == "0x7f" && c.gotCode == "0x7e")
     }
 
     @Test func tiesAwayFromZeroIsCaught() throws {
