@@ -109,7 +109,35 @@ struct BadInputCLITests {
         Case(args: ["merge", "good.npy", "--json", "m.json"], message: "results file 'good.npy' is not valid JSON: Invalid value around character 0."),
         Case(args: ["report", "--input", "a-file"], message: "results file 'a-file' is not valid JSON: Invalid value around character 0."),
         Case(args: ["gate", "--config", "good.npy"], message: "gate configuration 'good.npy': not valid JSON: Invalid value around character 0."),
+        // conform on files (the file host) and the input sets.
+        Case(args: conformFiles, message: "no files to check: give --inputs with --outputs, --f32-codes, --f16-codes, --bf16-codes or --decoded"),
+        Case(args: conformFiles + ["--outputs", "codes.npy"], message: "--outputs needs --inputs (the inputs the outputs were computed from)"),
+        Case(args: conformFiles + ["--inputs", "good.npy"], message: "--inputs needs --outputs (or --library, to run the library on them)"),
+        Case(args: conformFiles + ["--inputs", "good.npy", "--outputs", "codes.npy"],
+             message: "'good.npy' holds 12 inputs but 'codes.npy' holds 4 outputs: they must correspond element by element"),
+        Case(args: conformFiles + ["--inputs", "codes.npy", "--outputs", "codes.npy"],
+             message: "'codes.npy': inputs must be float32, float64, float16 or bfloat16 (found |u1)"),
+        Case(args: conformFiles + ["--f32-codes", "good.npy"], message: "'good.npy': codes must be uint8, uint16 or <V1 (found <f4)"),
+        Case(args: conformFiles + ["--decoded", "codes.npy"], message: "'codes.npy': decoded values must be float32 (found |u1)"),
+        Case(args: conformFiles + ["--f32-codes", "truncated.npy"], message: "'truncated.npy': data is truncated: the header declares 48 bytes but the file holds 41"),
+        Case(args: conformFiles + ["--f32-codes", "codes.npy", "--suite", "float64"],
+             message: "suite float64 needs outputs for f64 inputs, which no file given holds"),
+        Case(args: conformFiles + ["--f32-codes", "codes.npy", "--nan", "maybe"], message: "--nan 'maybe' is not one of: class, sign, canonical"),
+        Case(args: conformFiles + ["--f32-codes", "codes.npy", "--symbol", "x"], message: "--symbol names entry points of a --library"),
+        Case(args: conformFiles + ["--library", "a-file", "--outputs", "codes.npy"],
+             message: "--outputs names a file of outputs to check; with --library the library computes the outputs (give one or the other)"),
+        Case(args: ["inputs", "--set", "nope", "--output", "o.npy"],
+             message: "--set 'nope' is not one of: exhaustive-f32, exhaustive-f16, exhaustive-bf16, float64, boundaries, roundtrip, decode"),
+        Case(args: ["inputs", "--set", "float64", "--output", "o.npy"], message: "the float64 set needs --format"),
+        Case(args: ["inputs", "--set", "decode", "--format", "e4m3fn", "--mode", "sat", "--output", "o.npy"],
+             message: "--mode does not apply to the decode set"),
+        Case(args: ["inputs", "--set", "exhaustive-f16", "--format", "e4m3fn", "--output", "o.npy"],
+             message: "--format does not apply to the exhaustive-f16 set"),
+        Case(args: ["inputs", "--set", "exhaustive-f32", "--shard", "3/2", "--output", "o.npy"],
+             message: "invalid shard 3/2: shards are numbered 1…2"),
     ]
+
+    static let conformFiles = ["conform", "--format", "e4m3fn", "--mode", "sat", "--quiet"]
 
     static var knownSuites: String { ConformanceRunner.suiteNames.joined(separator: ", ") }
 
