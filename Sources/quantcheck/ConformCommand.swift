@@ -34,7 +34,7 @@ struct ConformCommand: ParsableCommand {
     @Option(help: "Rounding the symbols implement: rne, rtz, up or down.")
     var rounding: String = RoundingRule.toNearestOrEven.rawValue
 
-    @Option(help: "Compatibility profile: ocp or ml_dtypes.")
+    @Option(help: "Compatibility profile: ocp, ml_dtypes-0.6, ml_dtypes-0.7, or ml_dtypes (the newest release, = ml_dtypes-0.7).")
     var profile: String = CompatibilityProfile.ocp.rawValue
 
     @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Default: every suite whose entry point the library exports.")
@@ -60,8 +60,8 @@ struct ConformCommand: ParsableCommand {
         guard let rule = RoundingRule(rawValue: rounding), rule != .stochastic else {
             throw BadOption(name: "--rounding", value: rounding, allowed: RoundingRule.deterministic.map(\.rawValue))
         }
-        guard let prof = CompatibilityProfile(rawValue: profile) else {
-            throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.allCases.map(\.rawValue))
+        guard let prof = CompatibilityProfile(name: profile) else {
+            throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.acceptedNames)
         }
         let names = try PluginSymbols(format: f, overrides: symbols)
         guard threads >= 1 else { throw PluginError.invalidThreadCount(threads) }
