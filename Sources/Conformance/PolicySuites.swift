@@ -362,7 +362,7 @@ public enum ProfileSuite {
 
 extension MLDtypesGoldenTable.Input {
     /// Hex digits of an input bit pattern.
-    var hexDigits: Int {
+    public var hexDigits: Int {
         switch self {
         case .f32: return 8
         case .f64: return 16
@@ -371,7 +371,7 @@ extension MLDtypesGoldenTable.Input {
     }
 
     /// The input's value, for counterexamples.
-    func valueText(_ bits: UInt64) -> String {
+    public func valueText(_ bits: UInt64) -> String {
         switch self {
         case .f32: return "\(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))"
         case .f64: return "\(Double(bitPattern: bits))"
