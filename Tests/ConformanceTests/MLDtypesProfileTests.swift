@@ -15,7 +15,7 @@ import Conformance
 //    tables are caught.
 
 /// The ml_dtypes profiles, each with its release.
-let mlDtypesProfiles: [CompatibilityProfile] = CompatibilityProfile.allCases.filter { $0.mlDtypesRelease != nil }
+let mlDtypesProfiles: [CompatibilityProfile] = ProfileSuite.profiles
 
 func mlRelease(_ p: CompatibilityProfile) -> MLDtypesRelease { p.mlDtypesRelease! }
 
