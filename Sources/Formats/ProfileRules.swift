@@ -2,7 +2,7 @@
 /// ml_dtypes ecosystem. It decides which of an ml_dtypes profile's rules apply.
 public enum MLDtypesCast: String, Sendable, Hashable, Codable {
     /// ml_dtypes' own casts (`ConvertImpl` in `float8.h`, registered through `NPyCast`, which
-    /// converts via `float`): every ml_dtypes type, `bfloat16` included.
+    /// converts via `float` in 0.6): every ml_dtypes type, `bfloat16` included.
     case mlDtypes = "ml_dtypes"
     /// numpy's own casts (`npy_floatbits_to_halfbits`, `npy_doublebits_to_halfbits`): numpy's
     /// `float16`.
