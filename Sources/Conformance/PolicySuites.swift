@@ -130,10 +130,19 @@ public enum StochasticSuite {
 
 // MARK: - 7. Profiles
 
-/// The `.mlDtypes` profile must differ from `.ocp` exactly where a documented rule says so.
-/// Inputs: all 65,536 BFloat16 patterns (every Float32 exponent) and all Float16 patterns as
-/// Float32, and the Float64 probe set, RNE, both overflow policies. Every difference is
-/// classified; an unexplained difference is a mismatch. The counts per rule are reported.
+/// Each ml_dtypes profile (one per release, `CompatibilityProfile.mlDtypes0_6`, `.mlDtypes0_7`)
+/// is checked two ways:
+///
+/// - **Against its own release's golden tables** (`Golden/mldtypes/<release>/`, written by that
+///   release's `astype`, RNE/NONSAT): every recorded code must be reproduced, through the
+///   implementation's bulk Float32, Float64, Float16 and BFloat16 entry points. Negative
+///   control: the *other* releases' profiles run over the same tables and must differ from them
+///   exactly where their rules for the format differ (count reported as a metric) — so the
+///   tables do tell the releases apart.
+/// - **Against `.ocp`**, on all 65,536 BFloat16 patterns (every Float32 exponent), all Float16
+///   patterns as Float32, and the Float64 probe set, RNE, both overflow policies: every
+///   difference must be explained by a rule of that release (`FloatFormat.rules(for:)`); an
+///   unexplained difference is a mismatch. The counts per rule are reported.
 public enum ProfileSuite {
     public enum Difference: String, CaseIterable, Sendable {
         case nanOfNoNaNFormat = "NaN → zero of the opposite sign (formats without NaN)"
@@ -144,40 +153,150 @@ public enum ProfileSuite {
         case float64DoubleRounding = "Float64 rounded through Float32 first (#401)"
     }
 
+    /// The profiles checked: every ml_dtypes release.
+    public static var profiles: [CompatibilityProfile] { CompatibilityProfile.allCases.filter { $0.mlDtypesRelease != nil } }
+
     public static func runAll(_ o: VerifyOptions) throws -> [SuiteResult] {
-        try o.effectiveFormats.flatMap { format in
-            try [OverflowPolicy.saturating, .nonSaturating].map { overflow in
-                try run(format: format, overflow: overflow,
-                    ocp: NarrowFloatCodec(format: format, policy: .init(overflow: overflow, profile: .ocp)),
-                    ml: NarrowFloatCodec(format: format, policy: .init(overflow: overflow, profile: .mlDtypes)))
+        try profiles.flatMap { profile in
+            try o.effectiveFormats.flatMap { format in
+                let golden = try runGolden(
+                    format: format, profile: profile,
+                    implementation: CodecUnderTest(NarrowFloatCodec(format: format, policy: .init(profile: profile))),
+                    others: profiles.filter { $0 != profile }.map { CodecUnderTest(NarrowFloatCodec(format: format, policy: .init(profile: $0))) })
+                return try [golden] + [OverflowPolicy.saturating, .nonSaturating].map { overflow in
+                    try run(format: format, overflow: overflow,
+                        ocp: NarrowFloatCodec(format: format, policy: .init(overflow: overflow, profile: .ocp)),
+                        ml: NarrowFloatCodec(format: format, policy: .init(overflow: overflow, profile: profile)))
+                }
             }
         }
     }
 
-    /// Two in-process codecs, the `.ocp` and the `.mlDtypes` one.
+    // MARK: Golden tables of the release
+
+    /// Every golden table of `profile`'s release for `format` through `implementation` (which
+    /// claims `profile`, RNE, NONSAT); `others` (claiming the other releases) are the negative
+    /// control. A missing or malformed table fails the case with its one-line reason.
+    public static func runGolden(
+        format: FloatFormat, profile: CompatibilityProfile, implementation: some ConversionUnderTest,
+        others: [any ConversionUnderTest]
+    ) throws -> SuiteResult {
+        let t0 = Date()
+        var evidence = CaseEvidence()
+        var metrics: [Metric] = []
+        var controlsHold = true
+        let caseName = "\(profile.rawValue)/\(format.name)/golden"
+        guard let release = profile.mlDtypesRelease else { preconditionFailure("\(profile) is not an ml_dtypes profile") }
+        let tables: [MLDtypesGoldenTable]
+        do {
+            tables = try MLDtypesGoldenTable.inputs(for: format).map { try MLDtypesGoldenTable.load(release, format, $0) }
+        } catch {
+            evidence.wrong.recordMismatch(at: 0) {
+                Counterexample(inputBits: "—", inputValue: "Golden/mldtypes/\(release.shortVersion)/\(format.name)",
+                    expectedCode: "golden tables", expectedValue: "ml_dtypes \(release.version)", gotCode: "unreadable", gotValue: "\(error)")
+            }
+            return evidence.result(suite: "profiles", caseName: caseName, expected: nil, implementations: [implementation],
+                parameters: implementation.parameters(for: nil), since: t0)
+        }
+        implementation.beginCase()
+        var position: UInt64 = 0
+        for table in tables {
+            let codes = try goldenOutputs(table, implementation, &evidence)
+            for (i, e) in table.entries.enumerated() where codes.valid[i] {
+                evidence.wrong.addCovered(1)
+                let got = codes.values[i]
+                if got != e.code {
+                    evidence.wrong.recordMismatch(at: position + UInt64(i)) {
+                        Counterexample(
+                            inputBits: "\(table.input.rawValue) " + Describe.hex(e.input, digits: table.input.hexDigits),
+                            inputValue: table.input.valueText(e.input), expectedCode: Describe.code(e.code, format),
+                            expectedValue: "ml_dtypes \(release.version)", gotCode: Describe.code(got, format), gotValue: profile.rawValue,
+                            note: "Golden/mldtypes/\(release.shortVersion)/\(format.name)/\(table.input.rawValue).txt")
+                    }
+                }
+            }
+            position += UInt64(table.entries.count)
+        }
+        // Negative control: another release's rules differ from these tables exactly where its
+        // rules for this format differ from this release's.
+        for other in others {
+            other.beginCase()
+            var scratch = CaseEvidence()
+            var differing = 0
+            for table in tables {
+                let codes = try goldenOutputs(table, other, &scratch)
+                differing += zip(table.entries, codes.values).filter { $0.code != $1 }.count
+            }
+            let rulesDiffer = format.rules(for: other.policy.profile) != format.rules(for: profile)
+            metrics.append(Metric(name: "codes of \(other.policy.profile.rawValue) differing from these tables (negative control)",
+                value: Double(differing), unit: "inputs"))
+            if (differing > 0) != rulesDiffer || scratch.faultCount > 0 {
+                controlsHold = false
+                evidence.wrong.recordMismatch(at: position) {
+                    Counterexample(
+                        inputBits: "negative control", inputValue: other.policy.profile.rawValue,
+                        expectedCode: rulesDiffer ? "> 0 differing codes" : "0 differing codes",
+                        expectedValue: rulesDiffer ? "its rules differ" : "same rules",
+                        gotCode: "\(differing)", gotValue: scratch.faultCount > 0 ? "\(scratch.faultCount) faults" : "differing codes",
+                        note: "\(other.policy.profile.rawValue) on the \(profile.rawValue) tables of \(format.name)")
+                }
+            }
+        }
+        return evidence.result(
+            suite: "profiles", caseName: caseName, expected: UInt64(tables.reduce(0) { $0 + $1.entries.count }),
+            implementations: [implementation], parameters: implementation.parameters(for: nil).merging(
+                ["golden": "Golden/mldtypes/\(release.shortVersion)", "release": release.version]) { _, b in b },
+            metrics: metrics, since: t0, alsoRequire: controlsHold)
+    }
+
+    /// One golden table's inputs through the entry point of their type.
+    static func goldenOutputs(
+        _ table: MLDtypesGoldenTable, _ implementation: some ConversionUnderTest, _ evidence: inout CaseEvidence
+    ) throws -> BatchOutputs<UInt16> {
+        let bits = table.entries.map(\.input)
+        func run<I>(_ xs: [I], _ call: (UnsafeBufferPointer<I>, Delivery<UInt16>) throws -> [ConversionFault]) throws -> BatchOutputs<UInt16> {
+            let out = try xs.withUnsafeBufferPointer { xs in try BatchOutputs(count: xs.count, zero: UInt16(0)) { deliver in
+                try withoutActuallyEscaping(deliver) { try call(xs, $0) }
+            } }
+            evidence.record(out.faults, site: "\(table.input.rawValue) encoder", describe: { ("input #\($0)", "") }, expected: { _ in ("—", "—") })
+            return out
+        }
+        switch table.input {
+        case .f32: return try run(bits.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0)) }) { try implementation.encode($0, deliver: $1) }
+        case .f64: return try run(bits.map { Double(bitPattern: $0) }) { try implementation.encode($0, route: 0, deliver: $1) }
+        case .f16: return try run(bits.map { UInt16(truncatingIfNeeded: $0) }) { try implementation.encode(float16Bits: $0, deliver: $1) }
+        case .bf16: return try run(bits.map { UInt16(truncatingIfNeeded: $0) }) { try implementation.encode(bfloat16Bits: $0, deliver: $1) }
+        }
+    }
+
+    // MARK: Differences from OCP
+
+    /// Two in-process codecs, the `.ocp` and an ml_dtypes one.
     public static func run(format: FloatFormat, overflow: OverflowPolicy, ocp: NarrowFloatCodec, ml: NarrowFloatCodec) throws -> SuiteResult {
         try run(format: format, overflow: overflow, ocp: CodecUnderTest(ocp), ml: CodecUnderTest(ml))
     }
 
-    /// The rule (shared data, `FloatFormat.rules(for: .mlDtypes)`) that explains a Float32
-    /// difference. Ties differ from the even code only without mantissa bits (every tie is then
-    /// 1.5·2^k); the small-value rule only where the grid rounds down, (s, 1.5·s].
-    static func explain32(_ x: Float, format: FloatFormat, overflow: OverflowPolicy) -> Difference? {
-        let rules = format.rules(for: .mlDtypes), s = Float(format.minNormal)
+    /// The rule of `profile` (shared data, `FloatFormat.rules(for:)`) that explains a difference
+    /// on the value `x` (a Float32, or a Float64 converted directly). Ties differ from the even
+    /// code only without mantissa bits (every tie is then 1.5·2^k, with an even lower code); the
+    /// small-value rule only where the grid rounds down, (s, 1.5·s], and only for Float32.
+    static func explain<T: BinaryFloatingPoint>(_ x: T, format: FloatFormat, overflow: OverflowPolicy, profile: CompatibilityProfile) -> Difference? {
+        let rules = format.rules(for: profile), s = T(format.minNormal)
         if x.isNaN && format.nan == .none { return .nanOfNoNaNFormat }
         if x.isInfinite && overflow == .saturating { return .infinityUnderSaturation }
+        if rules.smallValueRule == .aboveSmallestRoundsUp && T.self == Float.self && x > s && x <= 1.5 * s { return .e8m0SubnormalUp }
         if rules.tieBreak == .evenSignificand && format.mantissaBits == 0 && x > 0 && x.isFinite && x.significand == 1.5 { return .e8m0TieRoundsUp }
-        if rules.smallValueRule == .aboveSmallestRoundsUp && x > s && x <= 1.5 * s { return .e8m0SubnormalUp }
         if rules.nanPayload == .keptFromFloat32AndFloat64 && x.isNaN { return .binary16NaNPayload }
         return nil
     }
 
     /// Compares the two implementations' Float32 and Float64 (first route) encoders on the
-    /// inputs above; every difference must be explained.
+    /// inputs above; every difference must be explained by a rule of `ml`'s profile.
     public static func run(
         format: FloatFormat, overflow: OverflowPolicy, ocp: some ConversionUnderTest, ml: some ConversionUnderTest
     ) throws -> SuiteResult {
         let t0 = Date()
+        let profile = ml.policy.profile
         var counts: [Difference: Int] = [:]
         var evidence = CaseEvidence()
         func record(_ i: Int, _ bits: String, _ value: String, _ a: UInt16, _ b: UInt16, _ why: Difference?) {
@@ -185,7 +304,7 @@ public enum ProfileSuite {
             evidence.wrong.recordMismatch(at: UInt64(i)) {
                 Counterexample(
                     inputBits: bits, inputValue: value, expectedCode: Describe.code(a, format), expectedValue: "ocp",
-                    gotCode: Describe.code(b, format), gotValue: "ml_dtypes (unexplained)", note: format.name)
+                    gotCode: Describe.code(b, format), gotValue: "\(profile.rawValue) (unexplained)", note: format.name)
             }
         }
         var inputs32: [Float] = (0...UInt16.max).map { Float(bitPattern: UInt32($0) << 16) }
@@ -210,30 +329,54 @@ public enum ProfileSuite {
         for (i, x) in inputs32.enumerated() where a32.valid[i] && b32.valid[i] {
             evidence.wrong.addCovered(1)
             let a = a32.values[i], b = b32.values[i]
-            if a != b { record(i, Describe.hex(x.bitPattern, digits: 8), "\(x)", a, b, explain32(x, format: format, overflow: overflow)) }
+            if a != b { record(i, Describe.hex(x.bitPattern, digits: 8), "\(x)", a, b, explain(x, format: format, overflow: overflow, profile: profile)) }
         }
+        let rules = format.rules(for: profile)
         for (i, x) in inputs64.enumerated() where a64.valid[i] && b64.valid[i] && aVia32.valid[i] && bVia32.valid[i] {
             evidence.wrong.addCovered(1)
             let a = a64.values[i], b = b64.values[i]
             if a != b {
                 // Through Float32 (rule 1): the difference must be the double rounding itself,
-                // or a documented Float32 difference of the value x becomes.
+                // or a documented Float32 difference of the value x becomes. Directly: a
+                // documented difference of x itself.
                 var why: Difference?
-                let rules = format.rules(for: .mlDtypes)
                 if x.isNaN && rules.nanPayload == .keptFromFloat32AndFloat64 {
                     why = .binary16NaNPayload
-                } else if rules.roundsFloat64ThroughFloat32 && b == bVia32.values[i] {
-                    why = aVia32.values[i] == b ? .float64DoubleRounding : explain32(Float(x), format: format, overflow: overflow)
-                } else if !x.isFinite {
-                    why = explain32(Float(x), format: format, overflow: overflow)
+                } else if rules.roundsFloat64ThroughFloat32 {
+                    if b == bVia32.values[i] {
+                        why = aVia32.values[i] == b ? .float64DoubleRounding : explain(Float(x), format: format, overflow: overflow, profile: profile)
+                    }
+                } else {
+                    why = explain(x, format: format, overflow: overflow, profile: profile)
                 }
                 record(inputs32.count + i, Describe.hex(x.bitPattern, digits: 16), "\(x)", a, b, why)
             }
         }
         return evidence.result(
-            suite: "profiles", caseName: "\(format.name)/\(overflow.rawValue)", expected: UInt64(inputs32.count + inputs64.count),
-            implementations: [ocp, ml], parameters: ocp.parameters(for: nil),
+            suite: "profiles", caseName: "\(profile.rawValue)/\(format.name)/\(overflow.rawValue)", expected: UInt64(inputs32.count + inputs64.count),
+            implementations: [ocp, ml], parameters: ml.parameters(for: nil),
             metrics: Difference.allCases.map { Metric(name: $0.rawValue, value: Double(counts[$0, default: 0]), unit: "inputs") },
             since: t0)
+    }
+}
+
+extension MLDtypesGoldenTable.Input {
+    /// Hex digits of an input bit pattern.
+    public var hexDigits: Int {
+        switch self {
+        case .f32: return 8
+        case .f64: return 16
+        case .f16, .bf16: return 4
+        }
+    }
+
+    /// The input's value, for counterexamples.
+    public func valueText(_ bits: UInt64) -> String {
+        switch self {
+        case .f32: return "\(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))"
+        case .f64: return "\(Double(bitPattern: bits))"
+        case .f16: return "\(Float(bitPattern: NarrowFloatCodec.float32Bits(fromFloat16Bits: UInt16(truncatingIfNeeded: bits))))"
+        case .bf16: return "\(Float(bitPattern: UInt32(truncatingIfNeeded: bits) << 16))"
+        }
     }
 }

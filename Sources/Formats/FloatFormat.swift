@@ -57,7 +57,7 @@ public struct FloatFormat: Sendable, Hashable, CustomStringConvertible {
     /// has no zero and no subnormals.
     public let hasZero: Bool
     /// Which library implements `astype` into this format in the ml_dtypes ecosystem; it decides
-    /// the format's rules under the `.mlDtypes` profile (`ProfileRules`).
+    /// the format's rules under the ml_dtypes profiles (`ProfileRules`).
     public let mlDtypesCast: MLDtypesCast
 
     public init(

@@ -51,10 +51,48 @@ public enum OverflowPolicy: String, CaseIterable, Sendable, Hashable, Codable {
 /// popular library deviates from it.
 ///
 /// - `.ocp`: the specification (default).
-/// - `.mlDtypes`: ml_dtypes 0.6's exact output codes (see README, "Profiles").
+/// - `.mlDtypes0_6`, `.mlDtypes0_7`: the exact output codes of ml_dtypes 0.6.0 / 0.7.0
+///   `astype`, each release's rules as data (`MLDtypesRelease`, evidence in
+///   `Golden/mldtypes/README.md`; README "Profiles").
+///
+/// The raw value, which results and case names carry, always spells the exact release;
+/// `init?(name:)` also accepts the alias `ml_dtypes` for the newest release (`.mlDtypes`).
 public enum CompatibilityProfile: String, CaseIterable, Sendable, Hashable, Codable {
     case ocp = "ocp"
-    case mlDtypes = "ml_dtypes"
+    case mlDtypes0_6 = "ml_dtypes-0.6"
+    case mlDtypes0_7 = "ml_dtypes-0.7"
+
+    /// The newest ml_dtypes release modelled: what `--profile ml_dtypes` means.
+    public static let mlDtypes = CompatibilityProfile.mlDtypes0_7
+
+    /// Names accepted besides the raw values, and what they stand for.
+    public static let aliases: [(name: String, profile: CompatibilityProfile)] = [("ml_dtypes", .mlDtypes)]
+
+    /// A profile from its raw value or an alias (`ml_dtypes` → `ml_dtypes-0.7`); nil otherwise.
+    public init?(name: String) {
+        if let p = CompatibilityProfile(rawValue: name) {
+            self = p
+        } else if let a = Self.aliases.first(where: { $0.name == name }) {
+            self = a.profile
+        } else {
+            return nil
+        }
+    }
+
+    /// Every accepted name, for help texts and errors: `ocp, ml_dtypes-0.6, ml_dtypes-0.7,
+    /// ml_dtypes (= ml_dtypes-0.7)`.
+    public static var acceptedNames: [String] {
+        allCases.map(\.rawValue) + aliases.map { "\($0.name) (= \($0.profile.rawValue))" }
+    }
+
+    /// The ml_dtypes release this profile reproduces; nil for `.ocp`.
+    public var mlDtypesRelease: MLDtypesRelease? {
+        switch self {
+        case .ocp: return nil
+        case .mlDtypes0_6: return .v0_6
+        case .mlDtypes0_7: return .v0_7
+        }
+    }
 }
 
 /// The full description of one conversion's behaviour.

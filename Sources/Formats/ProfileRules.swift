@@ -1,8 +1,8 @@
 /// Which library implements a conversion (`numpy.ndarray.astype`) into a format in the
-/// ml_dtypes ecosystem. It decides which of the `.mlDtypes` profile's rules apply.
+/// ml_dtypes ecosystem. It decides which of an ml_dtypes profile's rules apply.
 public enum MLDtypesCast: String, Sendable, Hashable, Codable {
     /// ml_dtypes' own casts (`ConvertImpl` in `float8.h`, registered through `NPyCast`, which
-    /// converts via `float`): every ml_dtypes type, `bfloat16` included.
+    /// converts via `float` in 0.6): every ml_dtypes type, `bfloat16` included.
     case mlDtypes = "ml_dtypes"
     /// numpy's own casts (`npy_floatbits_to_halfbits`, `npy_doublebits_to_halfbits`): numpy's
     /// `float16`.
@@ -15,9 +15,11 @@ public enum MLDtypesCast: String, Sendable, Hashable, Codable {
 /// (`Oracle`) and the profile suite (`Conformance`) all read `FloatFormat.rules(for:)` and each
 /// computes the conversion on its own.
 ///
-/// `.ocp` is the specification (`ProfileRules.specification`). `.mlDtypes` reproduces ml_dtypes
-/// 0.6 `astype` code for code; the rule numbers below are those of `Golden/mldtypes/README.md`,
-/// which holds the evidence (sources read and every golden table measured).
+/// `.ocp` is the specification (`ProfileRules.specification`). `.mlDtypes0_6` and `.mlDtypes0_7`
+/// reproduce ml_dtypes 0.6.0 / 0.7.0 `astype` code for code, from the format's descriptor and
+/// the release's data (`MLDtypesRelease`); the rule numbers below are those of
+/// `Golden/mldtypes/README.md`, which holds the evidence (sources read, every golden table of
+/// each release measured, and the two releases diffed against each other).
 public struct ProfileRules: Sendable, Hashable, CustomStringConvertible {
     /// How round-to-nearest breaks an exact tie between two neighbours.
     public enum TieBreak: String, Sendable, Hashable {
@@ -63,7 +65,7 @@ public struct ProfileRules: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Rule 1: a Float64 input is first rounded to Float32 (round to nearest even, binary32
-    /// range) and the Float32 is converted: rounded twice (ml_dtypes PR #401).
+    /// range) and the Float32 is converted: rounded twice (ml_dtypes 0.6; PR #401).
     public var roundsFloat64ThroughFloat32: Bool
     /// Tie-breaking of `.toNearestOrEven` (rule 5).
     public var tieBreak: TieBreak
@@ -101,29 +103,60 @@ public struct ProfileRules: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// What distinguishes one ml_dtypes release's `astype` from another's, as data: the facts
+/// measured by diffing the releases' golden tables and every Float32 input
+/// (`Golden/mldtypes/README.md`, "What changed in 0.7.0"). Everything else — ties of a format
+/// without mantissa bits on the significand, NaN into FP6/FP4, numpy's float16, ∞ under
+/// saturation — is the same in both releases and follows from the format's descriptor.
+public struct MLDtypesRelease: Sendable, Hashable, CustomStringConvertible {
+    /// The release, e.g. `0.7.0`.
+    public let version: String
+    /// Whether ml_dtypes' own casts round a Float64 input to Float32 first (rule 1: `NPyCast`
+    /// converts through `float`, so the value is rounded twice; PR #401).
+    public let castsFloat64ThroughFloat32: Bool
+    /// Whether a Float32 subnormal converted into a format without zero or mantissa bits
+    /// (E8M0FNU) takes `ConvertImpl`'s target-subnormal path (rule 5,
+    /// `SmallValueRule.aboveSmallestRoundsUp`) instead of rounding on the grid {s, 2s}.
+    public let float32SubnormalsTakeSubnormalPath: Bool
+
+    /// ml_dtypes 0.6.0 (the tables of `Golden/mldtypes/0.6/`).
+    public static let v0_6 = MLDtypesRelease(version: "0.6.0", castsFloat64ThroughFloat32: true, float32SubnormalsTakeSubnormalPath: true)
+    /// ml_dtypes 0.7.0 (`Golden/mldtypes/0.7/`): Float64 rounded once, from its exact value, and
+    /// Float32 subnormals into E8M0FNU rounded to nearest (ties up, as every E8M0FNU tie).
+    public static let v0_7 = MLDtypesRelease(version: "0.7.0", castsFloat64ThroughFloat32: false, float32SubnormalsTakeSubnormalPath: false)
+
+    /// `major.minor`, the name of the profile (`ml_dtypes-0.7`) and of its golden directory.
+    public var shortVersion: String { version.split(separator: ".").prefix(2).joined(separator: ".") }
+
+    public var description: String {
+        "ml_dtypes \(version) (float64 via float32: \(castsFloat64ThroughFloat32), "
+            + "float32 subnormals on the subnormal path: \(float32SubnormalsTakeSubnormalPath))"
+    }
+}
+
 extension FloatFormat {
     /// The rules of `profile` for conversions into this format.
     public func rules(for profile: CompatibilityProfile) -> ProfileRules {
-        switch profile {
-        case .ocp: return .specification
-        case .mlDtypes: return mlDtypesRules
-        }
+        guard let release = profile.mlDtypesRelease else { return .specification }
+        return mlDtypesRules(release)
     }
 
-    /// ml_dtypes 0.6 `astype` into this format, derived from the descriptor and the library
-    /// that implements the cast (`mlDtypesCast`):
-    /// - ml_dtypes' casts go through Float32 (rule 1) and round with `RoundBitsToNearestEven`
-    ///   (rule 5: ties on the significand); a format without zero or mantissa bits (E8M0FNU)
-    ///   takes the subnormal path's small-value rule (rule 5).
+    /// ml_dtypes `astype` into this format in `release`, derived from the descriptor, the
+    /// library that implements the cast (`mlDtypesCast`) and the release's data:
+    /// - ml_dtypes' casts round with `RoundBitsToNearestEven` (rule 5: ties on the significand);
+    ///   in releases that cast through Float32, Float64 inputs are rounded twice (rule 1), and a
+    ///   format without zero or mantissa bits (E8M0FNU) takes the subnormal path's small-value
+    ///   rule for Float32 subnormals (rule 5).
     /// - numpy's float16 casts round Float64 directly and keep NaN payloads (rule 6).
     /// - Every cast: NaN into a format without NaN gives the zero of the opposite sign (rule 4);
     ///   ∞ under saturation stays ∞/NaN.
-    var mlDtypesRules: ProfileRules {
+    func mlDtypesRules(_ release: MLDtypesRelease) -> ProfileRules {
         let viaMLDtypes = mlDtypesCast == .mlDtypes
+        let subnormalPath = viaMLDtypes && release.float32SubnormalsTakeSubnormalPath && !hasZero && mantissaBits == 0
         return ProfileRules(
-            roundsFloat64ThroughFloat32: viaMLDtypes,
+            roundsFloat64ThroughFloat32: viaMLDtypes && release.castsFloat64ThroughFloat32,
             tieBreak: viaMLDtypes ? .evenSignificand : .evenCode,
-            smallValueRule: viaMLDtypes && !hasZero && mantissaBits == 0 ? .aboveSmallestRoundsUp : .grid,
+            smallValueRule: subnormalPath ? .aboveSmallestRoundsUp : .grid,
             nanWithoutEncoding: .zeroOfOppositeSign,
             nanPayload: mlDtypesCast == .numpy && nan == .ieee ? .keptFromFloat32AndFloat64 : .canonical,
             saturationKeepsInfinity: true)

@@ -5,11 +5,11 @@
 extension FloatFormat {
     /// Output code for a NaN input with the given sign bit.
     ///
-    /// - Formats with a NaN: `canonicalNaN(negative:)` in both profiles (ml_dtypes 0.6 emits the
+    /// - Formats with a NaN: `canonicalNaN(negative:)` in every profile (ml_dtypes 0.6 and 0.7 emit the
     ///   same codes: e4m3fn 0x7F/0xFF, e5m2 0x7E/0xFE, fnuz 0x80, e8m0fnu 0xFF).
     /// - Formats without NaN (E2M3FN, E3M2FN, E2M1FN): the profile's `nanWithoutEncoding` —
-    ///   **documented choice** `.ocp`: a zero of the NaN's sign; `.mlDtypes` reproduces ml_dtypes
-    ///   0.6, which yields the zero of the *opposite* sign (+NaN → −0, −NaN → +0).
+    ///   **documented choice** `.ocp`: a zero of the NaN's sign; the ml_dtypes profiles reproduce
+    ///   ml_dtypes 0.6/0.7, which yield the zero of the *opposite* sign (+NaN → −0, −NaN → +0).
     public func codeForNaN(negative: Bool, profile: CompatibilityProfile) -> UInt16 {
         if let n = canonicalNaN(negative: negative) { return n }
         let zeroNegative = rules(for: profile).nanWithoutEncoding == .zeroOfOppositeSign ? !negative : negative
@@ -20,7 +20,7 @@ extension FloatFormat {
     ///
     /// OCP Table 3: SAT → ±max; NONSAT → ±∞ where the format has infinities, else NaN.
     /// Formats with neither always saturate. E8M0FNU is unsigned: −∞ is NaN.
-    /// `.mlDtypes` (`ProfileRules.saturationKeepsInfinity`): ml_dtypes' saturating conversion
+    /// ml_dtypes profiles (`ProfileRules.saturationKeepsInfinity`): ml_dtypes' saturating conversion
     /// keeps ∞ → ∞ (or NaN), deviating from Table 3.
     public func codeForInfinity(negative: Bool, policy: ConversionPolicy) -> UInt16 {
         if negative && !isSigned { return canonicalNaN(negative: true)! }

@@ -258,7 +258,7 @@ public struct RoundingIntervalTable: Sendable, Hashable {
             }
             for threshold in [t, a] {
                 // The grid value a is a candidate under every rule: profile adjustments (E8M0
-                // small values under `.mlDtypes`) may change the code there.
+                // small values under `.mlDtypes0_6`) may change the code there.
                 let p = firstPattern(atLeast: threshold)
                 if p < 0x7F80_0000 { starts.append(p); starts.append(p + 1) }
             }

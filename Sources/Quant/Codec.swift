@@ -24,8 +24,9 @@ import Formats
 /// 7. Sign. OR the sign bit into the magnitude.
 ///
 /// Float64 input is rounded directly from its exact value (no double rounding through Float32;
-/// cf. ml_dtypes #401: −431.99999999999994 → E4M3FN gives −416) except under the `.mlDtypes`
-/// profile, which reproduces that library's `astype` choices code for code: the codec reads the
+/// cf. ml_dtypes #401: −431.99999999999994 → E4M3FN gives −416) except under the ml_dtypes 0.6
+/// profile (`.mlDtypes0_6`). The ml_dtypes profiles reproduce each release's `astype` choices code
+/// for code: the codec reads the
 /// profile's rules from `FloatFormat.rules(for:)` (`ProfileRules`, evidence in
 /// `Golden/mldtypes/README.md`) and computes their codes in `MLDtypesProfile`.
 public struct NarrowFloatCodec: Sendable {
@@ -94,7 +95,7 @@ public struct NarrowFloatCodec: Sendable {
             exponent: expField == 0 ? -149 : expField - 150, randomBits: randomBits)
     }
 
-    /// Float64 → code, correctly rounded from the exact input (see type doc for `.mlDtypes`).
+    /// Float64 → code, correctly rounded from the exact input (see type doc for the ml_dtypes profiles).
     public func encode(_ x: Double) -> UInt16 {
         encode(x, randomBits: policy.rounding == .stochastic ? SplitMix64.mix(x.bitPattern) : 0)
     }

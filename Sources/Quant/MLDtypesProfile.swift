@@ -1,6 +1,6 @@
 import Formats
 
-/// The production codec's implementation of the `.mlDtypes` profile's rules. The rules
+/// The production codec's implementation of the ml_dtypes profiles' rules. The rules
 /// themselves are data, `FloatFormat.rules(for:)` (`ProfileRules`), shared with the oracle and
 /// the profile suite; this file only computes the codes the codec needs for them. Evidence:
 /// `Golden/mldtypes/README.md`.

@@ -18,7 +18,7 @@ struct CodecOptions: ParsableArguments {
     @Option(help: "Seed of stochastic rounding (element i draws SplitMix64(seed + i·φ)).")
     var seed: UInt64 = 0
 
-    @Option(help: "Compatibility profile: ocp or ml_dtypes.")
+    @Option(help: "Compatibility profile: ocp, ml_dtypes-0.6, ml_dtypes-0.7, or ml_dtypes (the newest release, = ml_dtypes-0.7).")
     var profile: String = CompatibilityProfile.ocp.rawValue
 
     @Option(help: "Worker threads.")
@@ -28,7 +28,7 @@ struct CodecOptions: ParsableArguments {
         let f = try FloatFormat(named: format)
         guard let o = OverflowPolicy(rawValue: mode) else { throw BadOption(name: "--mode", value: mode, allowed: OverflowPolicy.allCases.map(\.rawValue)) }
         guard let r = RoundingRule(rawValue: rounding) else { throw BadOption(name: "--rounding", value: rounding, allowed: RoundingRule.allCases.map(\.rawValue)) }
-        guard let p = CompatibilityProfile(rawValue: profile) else { throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.allCases.map(\.rawValue)) }
+        guard let p = CompatibilityProfile(name: profile) else { throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.acceptedNames) }
         return NarrowFloatCodec(format: f, policy: ConversionPolicy(rounding: r, overflow: o, profile: p))
     }
 }

@@ -59,7 +59,7 @@ struct ConformCommand: ParsableCommand {
     @Option(help: "Rounding the implementation claims: rne, rtz, up or down.")
     var rounding: String = RoundingRule.toNearestOrEven.rawValue
 
-    @Option(help: "Compatibility profile: ocp or ml_dtypes.")
+    @Option(help: "Compatibility profile: ocp, ml_dtypes-0.6, ml_dtypes-0.7, or ml_dtypes (the newest release, = ml_dtypes-0.7).")
     var profile: String = CompatibilityProfile.ocp.rawValue
 
     @Option(help: "NaN codes: class (any NaN code of the format matches a NaN answer), sign (a NaN of the answer's sign) or canonical (the oracle's code exactly). Default: class under --profile ocp (OCP and IEEE 754 leave a NaN result's encoding and sign to the implementation), canonical under ml_dtypes (bit parity).")
@@ -88,8 +88,8 @@ struct ConformCommand: ParsableCommand {
         guard let rule = RoundingRule(rawValue: rounding), rule != .stochastic else {
             throw BadOption(name: "--rounding", value: rounding, allowed: RoundingRule.deterministic.map(\.rawValue))
         }
-        guard let prof = CompatibilityProfile(rawValue: profile) else {
-            throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.allCases.map(\.rawValue))
+        guard let prof = CompatibilityProfile(name: profile) else {
+            throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.acceptedNames)
         }
         let nanMatching = try nan.map { name in
             guard let m = NaNMatching(rawValue: name) else {

@@ -226,16 +226,51 @@ enum WrongEncoders {
         #expect(!flipped.passed)
     }
 
-    @Test func unexplainedProfileDifferenceIsCaught() throws {
+    @Test(arguments: [CompatibilityProfile.mlDtypes0_6, .mlDtypes0_7])
+    func unexplainedProfileDifferenceIsCaught(_ profile: CompatibilityProfile) throws {
         let f = FloatFormat.e5m2
         let ocp = NarrowFloatCodec(format: f, policy: .init(overflow: .nonSaturating))
         let good = try ProfileSuite.run(format: f, overflow: .nonSaturating, ocp: ocp,
-                                    ml: NarrowFloatCodec(format: f, policy: .init(overflow: .nonSaturating, profile: .mlDtypes)))
+                                    ml: NarrowFloatCodec(format: f, policy: .init(overflow: .nonSaturating, profile: profile)))
         #expect(good.passed)
         // A "profile" that also saturates finite overflow is not a documented difference.
         let bad = try ProfileSuite.run(format: f, overflow: .nonSaturating, ocp: ocp,
-                                   ml: NarrowFloatCodec(format: f, policy: .init(overflow: .saturating, profile: .mlDtypes)))
+                                   ml: NarrowFloatCodec(format: f, policy: .init(overflow: .saturating, profile: profile)))
         #expect(!bad.passed)
+    }
+
+    /// 0.6's double rounding is no documented difference of 0.7: a codec claiming 0.7 that
+    /// rounds Float64 through Float32 is caught by the OCP comparison.
+    @Test func float64DoubleRoundingIsNoRuleOf0_7() throws {
+        let f = FloatFormat.e4m3fn
+        let ocp = CodecUnderTest(NarrowFloatCodec(format: f))
+        let ml0_6 = NarrowFloatCodec(format: f, policy: .init(profile: .mlDtypes0_6))
+        let claims0_7 = CodecUnderTest(
+            format: f, policy: .init(profile: .mlDtypes0_7),
+            functions: .init(encodeFloat: { ml0_6.encode($0) }, encodeDouble: { ml0_6.encode($0) }))
+        let r = try ProfileSuite.run(format: f, overflow: .nonSaturating, ocp: ocp, ml: claims0_7)
+        #expect(!r.passed && r.mismatches > 0)
+    }
+
+    /// Each release's rules against the other release's golden tables fail, with the count of
+    /// differing codes reported; against their own tables they pass.
+    @Test(arguments: [(CompatibilityProfile.mlDtypes0_6, CompatibilityProfile.mlDtypes0_7), (.mlDtypes0_7, .mlDtypes0_6)])
+    func otherReleaseFailsTheGoldenTables(_ tables: CompatibilityProfile, _ rules: CompatibilityProfile) throws {
+        var wrongTotal: UInt64 = 0
+        for f in FloatFormat.all {
+            let own = CodecUnderTest(NarrowFloatCodec(format: f, policy: .init(profile: tables)))
+            let other = CodecUnderTest(NarrowFloatCodec(format: f, policy: .init(profile: rules)))
+            let pass = try ProfileSuite.runGolden(format: f, profile: tables, implementation: own, others: [other])
+            #expect(pass.passed, "\(pass.caseName): \(pass.counterexamples.prefix(3))")
+            let fail = try ProfileSuite.runGolden(format: f, profile: tables, implementation: other, others: [own])
+            // numpy's float16 casts are the same in both releases: nothing to tell apart there.
+            #expect(fail.passed == (f.rules(for: tables) == f.rules(for: rules)), "\(fail.caseName)")
+            wrongTotal += fail.mismatches
+        }
+        // Measured (Golden/mldtypes/README.md, "What changed in 0.7.0"): the tables of the two
+        // releases differ in 12,964 codes, the same ones seen from either side.
+        #expect(wrongTotal == 12_964)
+        print("\(rules.rawValue) rules on \(tables.rawValue) tables: \(wrongTotal) differing codes")
     }
 }
 

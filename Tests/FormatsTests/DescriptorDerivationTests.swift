@@ -168,8 +168,9 @@ import Testing
     }
 }
 
-/// The profile rules are data: `.ocp` is the specification everywhere; `.mlDtypes` follows from
-/// the library that implements each cast (Golden/mldtypes/README.md rules 1, 4, 5, 6).
+/// The profile rules are data: `.ocp` is the specification everywhere; each ml_dtypes profile
+/// follows from the library that implements each cast and from its release's data
+/// (Golden/mldtypes/README.md rules 1, 4, 5, 6 and "What changed in 0.7.0").
 @Suite struct ProfileRuleData {
     @Test(arguments: FloatFormat.all)
     func ocpIsTheSpecification(_ f: FloatFormat) {
@@ -180,8 +181,8 @@ import Testing
     }
 
     @Test(arguments: FloatFormat.all)
-    func mlDtypes(_ f: FloatFormat) {
-        let r = f.rules(for: .mlDtypes)
+    func mlDtypes0_6(_ f: FloatFormat) {
+        let r = f.rules(for: .mlDtypes0_6)
         let isNumpyHalf = f.name == "binary16", isE8M0 = f.name == "e8m0fnu"
         #expect(r.roundsFloat64ThroughFloat32 == !isNumpyHalf)        // rule 1, rule 6
         #expect(r.nanPayload == (isNumpyHalf ? .keptFromFloat32AndFloat64 : .canonical))
@@ -191,14 +192,39 @@ import Testing
         #expect(r.saturationKeepsInfinity)
     }
 
+    /// 0.7.0 = 0.6.0 without the Float32 step for Float64 and without the subnormal path for
+    /// E8M0FNU; every other rule is unchanged.
+    @Test(arguments: FloatFormat.all)
+    func mlDtypes0_7(_ f: FloatFormat) {
+        let r = f.rules(for: .mlDtypes0_7)
+        var expected = f.rules(for: .mlDtypes0_6)
+        expected.roundsFloat64ThroughFloat32 = false
+        expected.smallValueRule = .grid
+        #expect(r == expected)
+        #expect((r != f.rules(for: .mlDtypes0_6)) == (f.name != "binary16"))  // numpy's float16: same casts
+    }
+
+    /// Names: results spell the release; `ml_dtypes` is accepted as the newest release.
+    @Test func profileNames() {
+        #expect(CompatibilityProfile.allCases.map(\.rawValue) == ["ocp", "ml_dtypes-0.6", "ml_dtypes-0.7"])
+        #expect(CompatibilityProfile(name: "ml_dtypes") == .mlDtypes0_7 && CompatibilityProfile.mlDtypes == .mlDtypes0_7)
+        #expect(CompatibilityProfile(name: "ml_dtypes-0.6") == .mlDtypes0_6 && CompatibilityProfile(name: "ocp") == .ocp)
+        #expect(CompatibilityProfile(name: "ml_dtypes-0.5") == nil && CompatibilityProfile(name: "ML_DTYPES") == nil)
+        #expect(CompatibilityProfile(rawValue: "ml_dtypes") == nil)  // the alias never reaches results
+        #expect(CompatibilityProfile.acceptedNames == ["ocp", "ml_dtypes-0.6", "ml_dtypes-0.7", "ml_dtypes (= ml_dtypes-0.7)"])
+        #expect(CompatibilityProfile.mlDtypes0_6.mlDtypesRelease?.version == "0.6.0")
+        #expect(CompatibilityProfile.mlDtypes0_7.mlDtypesRelease?.shortVersion == "0.7" && CompatibilityProfile.ocp.mlDtypesRelease == nil)
+    }
+
     /// The special-value functions read the rules: rule 4 (MX FP4 NaN → opposite zero) and ∞
     /// under saturation.
     @Test func specialValuesFollowTheRules() {
         #expect(FloatFormat.e2m1fn.codeForNaN(negative: false, profile: .ocp) == 0x0)
-        #expect(FloatFormat.e2m1fn.codeForNaN(negative: false, profile: .mlDtypes) == 0x8)
+        #expect(FloatFormat.e2m1fn.codeForNaN(negative: false, profile: .mlDtypes0_6) == 0x8)
+        #expect(FloatFormat.e2m1fn.codeForNaN(negative: false, profile: .mlDtypes0_7) == 0x8)
         let sat = ConversionPolicy(overflow: .saturating)
         var mlSat = sat
-        mlSat.profile = .mlDtypes
+        mlSat.profile = .mlDtypes0_7
         #expect(FloatFormat.e5m2.codeForInfinity(negative: false, policy: sat) == 0x7B)
         #expect(FloatFormat.e5m2.codeForInfinity(negative: false, policy: mlSat) == 0x7C)
     }

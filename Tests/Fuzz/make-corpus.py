@@ -60,7 +60,7 @@ put("npy", "version-9.npy", b"\x93NUMPY\x09\x00\x10\x00" + b" " * 16)
 put("npy", "dup-key.npy", header("<f4", "(1,), 'shape': (2,)", data=b"\0" * 4))
 
 # --- codec -----------------------------------------------------------------------------
-# byte 0 format, byte 1 mode (rounding | 8 sat | 16 ml_dtypes | 32 threads=2), byte 2 kind,
+# byte 0 format, byte 1 mode (rounding | 8 sat | 16 ml_dtypes (0.7; with 64: 0.6) | 32 threads=2), byte 2 kind,
 # bytes 3–10 seed, then values.
 def codec(fmt, mode, kind, values, seed=0):
     return bytes([fmt, mode, kind]) + struct.pack("<Q", seed) + values

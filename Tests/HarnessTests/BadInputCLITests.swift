@@ -66,7 +66,7 @@ struct BadInputCLITests {
         Case(args: ["verify", "--suite", "nope"], message: "unknown suite 'nope'; known: \(knownSuites)"),
         Case(args: encode + ["--mode", "saturate", "--input", "good.npy", "--output", "o.npy"], message: "--mode 'saturate' is not one of: sat, nonsat"),
         Case(args: encode + ["--rounding", "nearest", "--input", "good.npy", "--output", "o.npy"], message: "--rounding 'nearest' is not one of: rne, rtz, up, down, stochastic"),
-        Case(args: encode + ["--profile", "torch", "--input", "good.npy", "--output", "o.npy"], message: "--profile 'torch' is not one of: ocp, ml_dtypes"),
+        Case(args: encode + ["--profile", "torch", "--input", "good.npy", "--output", "o.npy"], message: "--profile 'torch' is not one of: ocp, ml_dtypes-0.6, ml_dtypes-0.7, ml_dtypes (= ml_dtypes-0.7)"),
         // Shards and threads.
         Case(args: ["verify", "--shard", "0/0"], message: "invalid shard: the shard count must be at least 1"),
         Case(args: ["verify", "--shard", "3/2"], message: "invalid shard 3/2: shards are numbered 1…2"),

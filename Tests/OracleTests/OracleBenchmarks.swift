@@ -81,14 +81,16 @@ struct OracleBenchmarks {
         }
     }
 
-    /// Every recorded ml_dtypes output (≈ 2 million inputs), not just a sample.
+    /// Every recorded ml_dtypes output of both releases (≈ 4 million inputs), not just a sample.
     @Test func mlDtypesGoldenComplete() throws {
         var total = 0
         try Self.time("oracle vs every ml_dtypes golden input") {
-            for f in FloatFormat.all {
-                let (checked, bad) = try MLDtypesGolden.mismatches(format: f, sampled: false)
-                total += checked
-                #expect(bad.isEmpty, "\(f.name): \(bad.count) mismatches, e.g. \(bad.prefix(5))")
+            for p in MLDtypesGolden.profiles {
+                for f in FloatFormat.all {
+                    let (checked, bad) = try MLDtypesGolden.mismatches(format: f, sampled: false, profile: p)
+                    total += checked
+                    #expect(bad.isEmpty, "\(p.rawValue) \(f.name): \(bad.count) mismatches, e.g. \(bad.prefix(5))")
+                }
             }
         }
         print("  \(total) golden inputs checked")

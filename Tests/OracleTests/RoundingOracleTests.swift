@@ -66,7 +66,9 @@ private func oracle(_ f: FloatFormat, _ rule: RoundingRule = .toNearestOrEven,
     @Test func infinityInputs() {
         #expect(oracle(.e4m3fn).code(forFloat32: .infinity) == 0x7F)
         #expect(oracle(.e4m3fn, .toNearestOrEven, .saturating).code(forFloat32: .infinity) == 0x7E)
-        #expect(oracle(.e4m3fn, .toNearestOrEven, .saturating, .mlDtypes).code(forFloat32: .infinity) == 0x7F)
+        for ml in [CompatibilityProfile.mlDtypes0_6, .mlDtypes0_7] {
+            #expect(oracle(.e4m3fn, .toNearestOrEven, .saturating, ml).code(forFloat32: .infinity) == 0x7F)
+        }
         #expect(oracle(.e5m2).code(forFloat32: -.infinity) == 0xFC)
         #expect(oracle(.e8m0fnu).code(forFloat32: -.infinity) == 0xFF)
     }
@@ -135,10 +137,18 @@ private func oracle(_ f: FloatFormat, _ rule: RoundingRule = .toNearestOrEven,
         #expect(o.code(forFloat32: 1.5) == 0x80)     // 1 (127, odd) vs 2 (128, even) → 2
         #expect(o.code(forFloat32: 3) == 0x80)       // 2 (128, even) vs 4 (129) → 2
         #expect(o.code(forFloat32: 6) == 0x82)       // 4 (129) vs 8 (130, even) → 8
-        // ml_dtypes rounds E8M0 ties up.
-        let ml = oracle(.e8m0fnu, .toNearestOrEven, .nonSaturating, .mlDtypes)
-        #expect(ml.code(forFloat32: 3) == 0x81)
-        #expect(ml.code(forFloat32: 1.5) == 0x80)
+        // ml_dtypes rounds E8M0 ties up, in both releases; 0.7 also from Float64 (directly) and
+        // at the bottom tie 1.5·2^-127 (0.6 sends all of (2^-127, 1.5·2^-127] up).
+        for profile in [CompatibilityProfile.mlDtypes0_6, .mlDtypes0_7] {
+            let ml = oracle(.e8m0fnu, .toNearestOrEven, .nonSaturating, profile)
+            #expect(ml.code(forFloat32: 3) == 0x81)
+            #expect(ml.code(forFloat32: 1.5) == 0x80)
+            #expect(ml.code(forFloat64: 3) == 0x81)
+            #expect(ml.code(forFloat32: 0x1.8p-127) == 0x01)
+        }
+        let ml7 = oracle(.e8m0fnu, .toNearestOrEven, .nonSaturating, .mlDtypes0_7)
+        #expect(ml7.code(forFloat32: 0x1.4p-127) == 0x00 && ml7.code(forFloat64: Double(0x1.8p-127).nextDown) == 0x00)
+        #expect(oracle(.e8m0fnu, .toNearestOrEven, .nonSaturating, .mlDtypes0_6).code(forFloat32: 0x1.4p-127) == 0x01)
     }
 }
 
@@ -171,7 +181,8 @@ private func oracle(_ f: FloatFormat, _ rule: RoundingRule = .toNearestOrEven,
         #expect(x == -(432 - 0x1p-44))
         #expect(oracle(.e4m3fn).code(forFloat64: x) == 0xFD)                       // −416
         #expect(ExactValueTable.value(of: 0xFD, in: .e4m3fn).double == -416)
-        #expect(oracle(.e4m3fn, .toNearestOrEven, .nonSaturating, .mlDtypes).code(forFloat64: x) == 0xFE)  // −448
+        #expect(oracle(.e4m3fn, .toNearestOrEven, .nonSaturating, .mlDtypes0_6).code(forFloat64: x) == 0xFE)  // −448
+        #expect(oracle(.e4m3fn, .toNearestOrEven, .nonSaturating, .mlDtypes0_7).code(forFloat64: x) == 0xFD)  // fixed in 0.7
         // Float32 input −432 is an exact tie in both profiles.
         #expect(oracle(.e4m3fn).code(forFloat32: -432) == 0xFE)
     }
@@ -280,7 +291,8 @@ private func oracle(_ f: FloatFormat, _ rule: RoundingRule = .toNearestOrEven,
         #expect(oracle(.e4m3fnuz).code(forFloat32: -.nan) == 0x80)
         // No-NaN formats: documented choice (ocp: zero of the NaN's sign; ml_dtypes: opposite).
         #expect(oracle(.e2m1fn).code(forFloat32: .nan) == 0x0)
-        #expect(oracle(.e2m1fn, .toNearestOrEven, .nonSaturating, .mlDtypes).code(forFloat32: .nan) == 0x8)
+        #expect(oracle(.e2m1fn, .toNearestOrEven, .nonSaturating, .mlDtypes0_6).code(forFloat32: .nan) == 0x8)
+        #expect(oracle(.e2m1fn, .toNearestOrEven, .nonSaturating, .mlDtypes0_7).code(forFloat64: -.nan) == 0x0)
         #expect(oracle(.e4m3fn).code(forBinary16Bits: 0xFE00) == 0xFF)
         #expect(oracle(.e4m3fn).code(forBFloat16Bits: 0x7FC0) == 0x7F)
     }
@@ -302,7 +314,7 @@ private func oracle(_ f: FloatFormat, _ rule: RoundingRule = .toNearestOrEven,
         #expect(t.event == .finite && t.code == 0xFD)
         #expect(t.lowerNeighbour == -416 && t.upperNeighbour == -448)
         #expect(!t.wasTie && !t.wasExact)
-        let ml = oracle(.e4m3fn, .toNearestOrEven, .nonSaturating, .mlDtypes).trace(.float64(-431.99999999999994))
+        let ml = oracle(.e4m3fn, .toNearestOrEven, .nonSaturating, .mlDtypes0_6).trace(.float64(-431.99999999999994))
         #expect(ml.roundedFrom == -432 && ml.wasTie && ml.code == 0xFE)
         #expect(oracle(.e4m3fn).trace(.float32(500)).event == .overflow)
         #expect(t.description.contains("0xfd"))

@@ -319,7 +319,8 @@ extension KernelMatchesScalar {
         for f in [FloatFormat.e4m3fn, .e5m2, .e8m0fnu, .bfloat16, .e2m1fn] {
             for o in OverflowPolicy.allCases { c.append((f, ConversionPolicy(overflow: o))) }
         }
-        c.append((.e8m0fnu, ConversionPolicy(profile: .mlDtypes)))
+        c.append((.e8m0fnu, ConversionPolicy(profile: .mlDtypes0_6)))
+        c.append((.e8m0fnu, ConversionPolicy(profile: .mlDtypes0_7)))  // kernels: ties on the significand
         return c
     }()
 

@@ -37,7 +37,7 @@
  *     where the format has infinities, else NaN (OCP OFP8 Table 3);
  *   - NaN input → the format's canonical NaN with the input's sign (e4m3fn 0x7F/0xFF,
  *     e5m2 0x7E/0xFE, fnuz formats 0x80, e8m0fnu 0xFF); formats without NaN: the zero of the
- *     NaN's sign (profile ocp) — `--profile ml_dtypes` checks ml_dtypes 0.6's exact codes instead.
+ *     NaN's sign (profile ocp) — `--profile ml_dtypes-0.6` / `ml_dtypes-0.7` check that release's exact codes instead.
  *   A decoder must return the exact value of every code (sign of zero included; any NaN for a
  *   NaN code; ±inf for infinity codes).
  *

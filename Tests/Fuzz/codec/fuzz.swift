@@ -85,7 +85,7 @@ func checkNeighbour(_ x: Double, _ code: UInt16, _ codec: NarrowFloatCodec, labe
         } else {
             check(d == 0, what + " (NaN in a NaN-free format gives a zero)")
             let negative = x.sign == .minus
-            let wantNegativeZero = policy.profile == .mlDtypes ? !negative : negative
+            let wantNegativeZero = policy.profile.mlDtypesRelease != nil ? !negative : negative
             check((d.sign == .minus) == (wantNegativeZero && f.hasNegativeZero), what + " (sign of the NaN zero)")
         }
         return
@@ -216,7 +216,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let mode = r.byte(1)
     let rounding = RoundingRule.allCases[Int(mode & 7) % RoundingRule.allCases.count]
     let overflow: OverflowPolicy = mode & 8 != 0 ? .saturating : .nonSaturating
-    let profile: CompatibilityProfile = mode & 16 != 0 ? .mlDtypes : .ocp
+    let profile: CompatibilityProfile = mode & 16 == 0 ? .ocp : mode & 64 != 0 ? .mlDtypes0_6 : .mlDtypes0_7
     let threads = mode & 32 != 0 ? 2 : 1
     let kind = Int(r.byte(2)) % 5
     let seed = r.u64(3)
@@ -248,10 +248,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             let bs = r.values(from: 11, as: UInt16.self)
             for b in bs {
                 let c = codec.encode(bfloat16Bits: b)
-                if b & 0x7FFF > 0x7F80 && profile == .mlDtypes && format == .binary16 {
+                if b & 0x7FFF > 0x7F80 && profile != .ocp && format == .binary16 {
                     // ml_dtypes rule 6: bfloat16 → float16 NaNs are canonical (Eigen), while a
                     // Float32 NaN keeps its payload (numpy); both are NaN codes.
-                    check(c == format.codeForNaN(negative: b & 0x8000 != 0, profile: .mlDtypes), "encode(bfloat16Bits:) of a NaN under ml_dtypes")
+                    check(c == format.codeForNaN(negative: b & 0x8000 != 0, profile: profile), "encode(bfloat16Bits:) of a NaN under ml_dtypes")
                 } else {
                     check(c == codec.encode(Float(bitPattern: UInt32(b) << 16)), "encode(bfloat16Bits:) ≠ encode of the widening")
                 }
