@@ -52,7 +52,7 @@ venv venv-onnxruntime numpy ml-dtypes==0.7.0 onnx onnxruntime==1.32.0 || skip "c
 # --- ml_dtypes: every format, every input set, under the profile of the release -------------
 "$Q" inputs --set exhaustive-f16 --output "$W/f16.npy"
 "$Q" inputs --set exhaustive-bf16 --output "$W/bf16.npy"
-"$Q" inputs --set exhaustive-f32 --shard 64/256 --output "$W/s64.npy"   # [2, 2^24·…): around 1.0…2^6
+"$Q" inputs --set exhaustive-f32 --shard 64/256 --output "$W/s64.npy"   # patterns 0x40000000… = [2, 8)
 for release in 0.6 0.7; do
   PY=.build/venv-mldtypes-$release/bin/python
   profile=ml_dtypes-$release
@@ -84,7 +84,7 @@ check "ml_dtypes 0.6 e4m3fn float64 under the 0.7 profile" 1 "" --format e4m3fn 
 
 # --- onnxruntime 1.32.0 Cast -----------------------------------------------------------------
 PY=.build/venv-onnxruntime/bin/python
-"$Q" inputs --set exhaustive-f32 --shard 68/256 --output "$W/s68.npy"   # [2^7·1.0, 2^9): holds 448…512
+"$Q" inputs --set exhaustive-f32 --shard 68/256 --output "$W/s68.npy"   # [128, 512): holds 448 … 496
 "$Q" inputs --set exhaustive-f32 --shard 72/256 --output "$W/s72.npy"   # [2^15, 2^17): holds 57344…65536
 "$Q" inputs --set float64 --format e4m3fn --output "$W/f64.npy"
 "$PY" $PEER --peer onnxruntime --format e4m3fn --saturate 0 "$W/s68.npy" "$W/s68.nonsat.npy"
