@@ -90,7 +90,9 @@ public enum OutputTarget: Equatable, Sendable {
                 guard let link = readLink(current) else {
                     throw .unsupportedTarget(path, what: "cannot read the symbolic link '\(current)'")
                 }
-                current = link.hasPrefix("/") ? link : (AtomicFile.directory(of: current) as NSString).appendingPathComponent(link)
+                // A relative target is relative to the link's directory.
+                let base = AtomicFile.directory(of: current)
+                current = link.hasPrefix("/") || base == "." ? link : base + "/" + link
             case S_IFREG: return .replace(path: current)
             case S_IFDIR: throw .pathIsDirectory(path)
             case S_IFCHR, S_IFIFO: return .device(path: current)

@@ -36,6 +36,9 @@ struct VerifyCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        if shardCount != nil, shard == nil {
+            throw CLIUsageError("--shard-count applies only with --shard (e.g. --shard auto)")
+        }
         let formatList = try formats.map { name throws(FormatError) in try FloatFormat(named: name) }
         var shardInfo: ShardInfo?
         var patterns = ExhaustiveSweep.allPatterns
