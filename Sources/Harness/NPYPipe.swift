@@ -94,16 +94,7 @@ public final class NPYPipeReader: NPYElementSource {
     public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws(NPYError) -> Int {
         if ended { return 0 }
         let wanted = min(capacity, remaining ?? capacity) * dtype.itemSize
-        var done = 0
-        while done < wanted {
-            let k = posixRead(fd, buffer + done, wanted - done)
-            if k < 0 {
-                if errno == EINTR { continue }
-                throw NPYError(.unreadable(reason: String(cString: strerror(errno))), path: path)
-            }
-            if k == 0 { break }
-            done += k
-        }
+        let done = try readUpTo(fd, buffer, wanted, path: path)
         dataBytes += done
         let n = done / dtype.itemSize
         if let r = remaining {
@@ -128,16 +119,13 @@ public final class NPYPipeReader: NPYElementSource {
     /// After the last declared element: the stream must end here.
     private func expectEnd(declared: Int) throws(NPYError) {
         ended = true
-        var scratch = [UInt8](repeating: 0, count: 1 << 16)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { scratch.deallocate() }
         var extra = 0
         while true {
-            let k = scratch.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress!, $0.count) }
-            if k < 0 {
-                if errno == EINTR { continue }
-                throw NPYError(.unreadable(reason: String(cString: strerror(errno))), path: path)
-            }
-            if k == 0 { break }
+            let k = try readUpTo(fd, scratch, 1 << 16, path: path)
             extra += k
+            if k < 1 << 16 { break }
         }
         if extra > 0 { throw NPYError(.dataLengthMismatch(declared: declared, actual: declared + extra), path: path) }
     }
@@ -145,18 +133,12 @@ public final class NPYPipeReader: NPYElementSource {
     /// Up to `count` bytes: fewer only at the end of the stream.
     private static func readExactly(_ fd: Int32, _ count: Int) throws(NPYError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        var failure: Int32 = 0
+        var result: Result<Int, NPYError> = .success(0)
         bytes.withUnsafeMutableBytes { raw in
-            while done < count {
-                let k = posixRead(fd, raw.baseAddress! + done, count - done)
-                if k < 0 && errno == EINTR { continue }
-                if k < 0 { failure = errno; return }
-                if k == 0 { return }
-                done += k
+            if count > 0 {
+                do throws(NPYError) { result = .success(try readUpTo(fd, raw.baseAddress!, count, path: nil)) } catch { result = .failure(error) }
             }
         }
-        if failure != 0 { throw NPYError(.unreadable(reason: String(cString: strerror(failure)))) }
-        return Array(bytes[..<done])
+        return Array(bytes[..<(try result.get())])
     }
 }

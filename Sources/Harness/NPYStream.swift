@@ -105,18 +105,10 @@ public final class NPYStreamReader {
     public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws(NPYError) -> Int {
         let n = min(capacity, remaining)
         let bytes = n * dtype.itemSize
-        var done = 0
-        while done < bytes {
-            let k = posixRead(fd, buffer + done, bytes - done)
-            if k < 0 {
-                if errno == EINTR { continue }
-                throw NPYError(.unreadable(reason: String(cString: strerror(errno))), path: path)
-            }
-            if k == 0 {
-                // The file shrank after its length was checked.
-                throw NPYError(.dataLengthMismatch(declared: count * dtype.itemSize, actual: (count - remaining) * dtype.itemSize + done), path: path)
-            }
-            done += k
+        let done = try readUpTo(fd, buffer, bytes, path: path)
+        if done < bytes {
+            // The file shrank after its length was checked.
+            throw NPYError(.dataLengthMismatch(declared: count * dtype.itemSize, actual: (count - remaining) * dtype.itemSize + done), path: path)
         }
         #if _endian(big)
         NPYStreamWriter.swapToLittleEndian(buffer, count: n, itemSize: dtype.itemSize)
@@ -248,6 +240,22 @@ public final class ScratchBuffer {
 public struct ScratchBufferError: Error, CustomStringConvertible, Sendable, Hashable {
     public var byteCount: Int
     public var description: String { "out of memory: cannot allocate \(byteCount) bytes" }
+}
+
+/// Reads `count` bytes from `fd` with `read(2)`, retrying interrupted and short reads; returns
+/// fewer only at the end of the file or stream.
+func readUpTo(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, path: String?) throws(NPYError) -> Int {
+    var done = 0
+    while done < count {
+        let k = posixRead(fd, buffer + done, count - done)
+        if k < 0 {
+            if errno == EINTR { continue }
+            throw NPYError(.unreadable(reason: String(cString: strerror(errno))), path: path)
+        }
+        if k == 0 { break }
+        done += k
+    }
+    return done
 }
 
 /// `read(2)`, named apart from the Swift overloads in scope.

@@ -222,7 +222,7 @@ struct SafeOutputTests {
     /// A conversion that fails late (an invalid code in the last chunk) leaves an existing
     /// target — here behind a symlink — exactly as it was, and no temporary file anywhere.
     @Test func failedConversionNeverTouchesTheTarget() throws {
-        var codes = [UInt8](repeating: 0x38, count: Self.count)
+        var codes = [UInt8](repeating: 0x03, count: Self.count)
         codes[Self.count - 1] = 0x10  // not an E2M1FN code (4 bits)
         try NPY.write(try NPYArray(.uint8(codes)), to: dir + "/codes.npy")
         try FileManager.default.createDirectory(atPath: dir + "/t", withIntermediateDirectories: true)
