@@ -81,7 +81,11 @@ enum OutputPath {
     static func checkWritable(_ path: String) throws {
         // A symlink is checked at its target, the file that will be replaced; a stream
         // (`-`, `/dev/stdout`, a device, a FIFO) is written in place and needs no directory.
-        guard case .replace(let path) = try OutputTarget.resolve(path) else { return }
+        let target: OutputTarget
+        do { target = try OutputTarget.resolve(path) } catch .pathIsDirectory {
+            throw NotWritable(path: path, reason: "it is a directory")
+        }
+        guard case .replace(let path) = target else { return }
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
