@@ -105,18 +105,10 @@ public final class NPYStreamReader {
     public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws(NPYError) -> Int {
         let n = min(capacity, remaining)
         let bytes = n * dtype.itemSize
-        var done = 0
-        while done < bytes {
-            let k = posixRead(fd, buffer + done, bytes - done)
-            if k < 0 {
-                if errno == EINTR { continue }
-                throw NPYError(.unreadable(reason: String(cString: strerror(errno))), path: path)
-            }
-            if k == 0 {
-                // The file shrank after its length was checked.
-                throw NPYError(.dataLengthMismatch(declared: count * dtype.itemSize, actual: (count - remaining) * dtype.itemSize + done), path: path)
-            }
-            done += k
+        let done = try readUpTo(fd, buffer, bytes, path: path)
+        if done < bytes {
+            // The file shrank after its length was checked.
+            throw NPYError(.dataLengthMismatch(declared: count * dtype.itemSize, actual: (count - remaining) * dtype.itemSize + done), path: path)
         }
         #if _endian(big)
         NPYStreamWriter.swapToLittleEndian(buffer, count: n, itemSize: dtype.itemSize)
@@ -167,36 +159,42 @@ public final class NPYStreamReader {
 
 /// Writes a `.npy` (or raw) file piece by piece into a `PendingFile`: the header first (the
 /// shape is known up front), then the elements as they are produced; `commit()` puts the
-/// complete file in place atomically, and a writer dropped before that leaves nothing.
+/// complete file in place atomically, and a writer dropped before that leaves nothing. The
+/// output may also be a stream (`-`, `/dev/stdout`, a device, a FIFO; see `OutputTarget`),
+/// which is written as the elements come.
 public final class NPYStreamWriter {
     public let path: String
     public let dtype: NPYDType
     private let file: PendingFile
-    private var remaining: Int
+    /// Elements still owed to the shape; nil for raw output of a length known only at its end.
+    private var remaining: Int?
 
-    public init(path: String, dtype: NPYDType, shape: [Int], raw: Bool) throws(NPYError) {
+    /// `shape` is required for `.npy` (its header states it); for raw output (`raw: true`) it
+    /// may be nil when the length is not known in advance (raw data read from a pipe).
+    public init(path: String, dtype: NPYDType, shape: [Int]?, raw: Bool, durability: Durability = .crashSafe) throws(NPYError) {
+        precondition(shape != nil || raw, "a .npy header needs the shape")
         self.path = path
         self.dtype = dtype
-        guard let n = NPY.elementCount(shape) else { throw NPYError(.shapeMismatch(shape: shape, count: 0), path: path) }
-        remaining = n
-        do { file = try PendingFile(path: path) } catch { throw NPYError(.output(error), path: path) }
-        if !raw {
+        if let shape {
+            guard let n = NPY.elementCount(shape) else { throw NPYError(.shapeMismatch(shape: shape, count: 0), path: path) }
+            remaining = n
+        }
+        do { file = try PendingFile(path: path, durability: durability) } catch { throw NPYError(.output(error), path: path) }
+        if !raw, let shape {
             let header = NPY.headerBytes(dtype: dtype, shape: shape)
-            do { try header.withUnsafeBytes { (b: UnsafeRawBufferPointer) in try file.append(b) } } catch {
-                throw NPYError(.output(error as? OutputError ?? .writeFailed(path, reason: "\(error)")), path: path)
-            }
+            do { try file.append(header) } catch { throw NPYError(.output(error), path: path) }
         }
     }
 
     /// Appends `count` elements of `dtype` in host byte order (swapped to little-endian in place
     /// on a big-endian host).
     public func append(elements: UnsafeMutableRawPointer, count: Int) throws(NPYError) {
-        precondition(count <= remaining, "more elements than the shape holds")
+        precondition(count <= remaining ?? .max, "more elements than the shape holds")
         #if _endian(big)
         Self.swapToLittleEndian(elements, count: count, itemSize: dtype.itemSize)
         #endif
         try append(UnsafeRawBufferPointer(start: elements, count: count * dtype.itemSize))
-        remaining -= count
+        if let r = remaining { remaining = r - count }
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer) throws(NPYError) {
@@ -205,7 +203,7 @@ public final class NPYStreamWriter {
 
     /// Flushes and puts the file in place; every element of the shape must have been written.
     public func commit() throws(NPYError) {
-        precondition(remaining == 0, "NPYStreamWriter committed with \(remaining) elements missing")
+        precondition(remaining ?? 0 == 0, "NPYStreamWriter committed with \(remaining ?? 0) elements missing")
         do {
             try file.flush()
             try file.commit()
@@ -244,9 +242,25 @@ public struct ScratchBufferError: Error, CustomStringConvertible, Sendable, Hash
     public var description: String { "out of memory: cannot allocate \(byteCount) bytes" }
 }
 
+/// Reads `count` bytes from `fd` with `read(2)`, retrying interrupted and short reads; returns
+/// fewer only at the end of the file or stream.
+func readUpTo(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, path: String?) throws(NPYError) -> Int {
+    var done = 0
+    while done < count {
+        let k = posixRead(fd, buffer + done, count - done)
+        if k < 0 {
+            if errno == EINTR { continue }
+            throw NPYError(.unreadable(reason: String(cString: strerror(errno))), path: path)
+        }
+        if k == 0 { break }
+        done += k
+    }
+    return done
+}
+
 /// `read(2)`, named apart from the Swift overloads in scope.
 @inline(__always)
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc)
     return Glibc.read(fd, buffer, count)
     #elseif canImport(Musl)

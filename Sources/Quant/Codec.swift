@@ -253,14 +253,18 @@ final class DecodeTables: Sendable {
         float32 = f64.map { Float($0) }  // exact: every value is a Float32 (checked in tests)
     }
 
-    private static let cache: [String: DecodeTables] = {
-        var d: [String: DecodeTables] = [:]
-        for f in FloatFormat.all { d[f.name] = DecodeTables(format: f) }
-        return d
-    }()
+    /// The tables of the registry's formats, each built on first use: building all of them up
+    /// front (2 × 65,536 codes for binary16 and bfloat16 alone) cost every process — a
+    /// one-format `quantcheck encode` included — several milliseconds at start-up.
+    private static let cache = Locked<[String: DecodeTables]>([:])
 
     static func shared(for format: FloatFormat) -> DecodeTables {
-        if let t = cache[format.name], FloatFormat.all.contains(format) { return t }
-        return DecodeTables(format: format)
+        guard FloatFormat.all.contains(format) else { return DecodeTables(format: format) }
+        return cache.withLock { tables in
+            if let t = tables[format.name] { return t }
+            let t = DecodeTables(format: format)
+            tables[format.name] = t
+            return t
+        }
     }
 }

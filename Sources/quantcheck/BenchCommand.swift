@@ -29,23 +29,36 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also store the results in the history directory, keyed by commit and machine.")
     var record = false
 
-    @Option(name: .customLong("history-dir"), help: "History directory for --record.")
-    var historyDir = BenchHistory.defaultDirectory
+    @Option(name: .customLong("history-dir"), help: "History directory for --record (default: \(BenchHistory.defaultDirectory)).")
+    var historyDir: String?
 
-    @Flag(help: "List the case names and exit.")
+    @Flag(help: "List the names of the cases (those --filter selects) and exit.")
     var list = false
 
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
+    /// Options that would be silently ignored: refused (exit 2, one line).
+    func refuseOptionsThatDoNotApply() throws {
+        if historyDir != nil, !record { throw CLIUsageError("--history-dir applies only with --record") }
+        if list {
+            let measuring = [("--json", json != nil), ("--record", record), ("--repetitions", repetitions != nil), ("--quick", quick), ("--quiet", quiet)]
+            if let (name, _) = measuring.first(where: { $0.1 }) {
+                throw CLIUsageError("\(name) does not apply with --list (which measures nothing)")
+            }
+        }
+    }
+
     func run() throws {
+        try refuseOptionsThatDoNotApply()
         if let r = repetitions, r < 1 { throw BenchError.invalidRepetitions(r) }
         let all = BenchRegistry.cases()
+        let selected = try BenchRunner.select(all, filter: filter)
         if list {
-            for c in all { print(c.name) }
+            for c in selected { print(c.name) }
             return
         }
-        let selected = try BenchRunner.select(all, filter: filter)
+        let historyDir = self.historyDir ?? BenchHistory.defaultDirectory
         // Check every output before measuring, so a long run never ends with its results lost.
         let stamp = RunStamp.current()
         if let json { try CLIPaths.checkOutputFile(json) }

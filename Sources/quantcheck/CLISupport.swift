@@ -17,18 +17,11 @@ enum CLI {
 }
 
 enum CLIPaths {
-    /// Checks before a long run that `path` can be written: its directory exists and is
-    /// writable, and `path` is not a directory.
+    /// Checks before a long run that `path` can be written: a stream (`-`, `/dev/stdout`, a
+    /// device, a FIFO) always can; a file to replace (a symlink's target) needs an existing,
+    /// writable directory and must not be a directory (`AtomicFile.checkTarget`).
     static func checkOutputFile(_ path: String) throws(OutputError) {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw .pathIsDirectory(path)
-        }
-        let parent = (path as NSString).deletingLastPathComponent
-        let dir = parent.isEmpty ? "." : parent
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw .directoryMissing(dir) }
-        guard isDir.boolValue else { throw .notADirectory(dir) }
-        guard FileManager.default.isWritableFile(atPath: dir) else { throw .notWritable(dir, reason: "permission denied") }
+        try AtomicFile.checkTarget(path)
     }
 
     /// Appends the bytes of `source` to `destination` (creating it), as GitHub's step summary

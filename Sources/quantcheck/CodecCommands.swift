@@ -4,32 +4,40 @@ import Foundation
 import Harness
 import Quant
 
-/// Options shared by encode and decode: which format and which conversion policy.
-struct CodecOptions: ParsableArguments {
+/// What `encode` and `decode` both use: the format of the codes and the worker threads.
+struct FormatOptions: ParsableArguments {
     @Option(help: "Target format, e.g. e4m3fn or float8_e4m3fn.")
     var format: String
 
+    @Option(help: "Worker threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+}
+
+/// The conversion policy: `encode` only. Decoding is exact — every code has one value whatever
+/// the policy — so `decode` has none of these options, and refuses them (exit 2, one line).
+struct EncodePolicyOptions: ParsableArguments {
     @Option(help: "Overflow policy: sat or nonsat (OCP OFP8 §5.2.1).")
     var mode: String = OverflowPolicy.nonSaturating.rawValue
 
     @Option(help: "Rounding: rne, rtz, up, down or stochastic.")
     var rounding: String = RoundingRule.toNearestOrEven.rawValue
 
-    @Option(help: "Seed of stochastic rounding (element i draws SplitMix64(seed + i·φ)).")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of stochastic rounding (element i draws SplitMix64(seed + i·φ)); only with --rounding stochastic (default 0).")
+    var seed: UInt64?
 
     @Option(help: "Compatibility profile: ocp, ml_dtypes-0.6, ml_dtypes-0.7, or ml_dtypes (the newest release, = ml_dtypes-0.7).")
     var profile: String = CompatibilityProfile.ocp.rawValue
 
-    @Option(help: "Worker threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    func codec() throws -> NarrowFloatCodec {
-        let f = try FloatFormat(named: format)
+    func policy() throws -> ConversionPolicy {
         guard let o = OverflowPolicy(rawValue: mode) else { throw BadOption(name: "--mode", value: mode, allowed: OverflowPolicy.allCases.map(\.rawValue)) }
         guard let r = RoundingRule(rawValue: rounding) else { throw BadOption(name: "--rounding", value: rounding, allowed: RoundingRule.allCases.map(\.rawValue)) }
         guard let p = CompatibilityProfile(name: profile) else { throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.acceptedNames) }
-        return NarrowFloatCodec(format: f, policy: ConversionPolicy(rounding: r, overflow: o, profile: p))
+        // A seed only changes stochastic rounding: given with another rule it would be silently
+        // ignored, which hides a mistaken command line.
+        if seed != nil, r != .stochastic {
+            throw CLIUsageError("--seed applies only to --rounding stochastic (rounding is \(r.rawValue))")
+        }
+        return ConversionPolicy(rounding: r, overflow: o, profile: p)
     }
 }
 
@@ -38,86 +46,30 @@ struct BadOption: Error, CustomStringConvertible {
     var description: String { DiagnosticText.oneLine("\(name) '\(value)' is not one of: \(allowed.joined(separator: ", "))") }
 }
 
-/// Elements converted per step of `encode`/`decode`: the memory both use is a few buffers of
-/// this many elements, whatever the size of the file (2 Mi: 16 MiB of Float64 input).
-let streamChunkElements = 1 << 21
-
-/// `quantcheck encode`: float32/float64/float16 → codes (uint8 for formats of ≤ 8 bits, else uint16).
+/// `quantcheck encode`: float32/float64/float16/bfloat16 → codes (uint8 for formats of ≤ 8
+/// bits, else uint16).
 ///
-/// Streams: the input is read, converted and written a chunk at a time (`NPYStreamReader`,
-/// `NPYStreamWriter`), so memory stays bounded for files of any size and the output appears,
-/// complete, only when every element is converted.
+/// Streams (`FileConversion`): the input is read, converted and written a piece at a time, so
+/// memory stays bounded for files of any size, and a file output appears, complete, only when
+/// every element is converted.
 struct EncodeCommand: ParsableCommand, ConversionFileHelp {
     static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Convert a float array (.npy or raw) to format codes.")
 
-    static let inputHelp = "Input .npy (float32, float64, float16, or bfloat16 as ml_dtypes saves it: <V2), or a raw little-endian file with --dtype."
-    static let outputHelp = "Output file: .npy with uint8/uint16 codes (raw little-endian codes with --dtype)."
+    static let inputHelp = "Input .npy (float32, float64, float16, or bfloat16 as ml_dtypes saves it: <V2), or a raw little-endian file with --dtype; '-' reads standard input."
+    static let outputHelp = "Output file: .npy with uint8/uint16 codes (raw little-endian codes with --dtype); '-' writes standard output."
     static let dtypeHelp = "Raw input dtype: float32, float64, float16 or bfloat16 (input and output are then raw files)."
 
-    @OptionGroup var codecOptions: CodecOptions
+    @OptionGroup var formatOptions: FormatOptions
+    @OptionGroup var policyOptions: EncodePolicyOptions
     @OptionGroup var files: ConversionFiles<EncodeCommand>
 
     func run() throws {
-        let (codec, reader) = try files.open(
-            codecOptions, accepted: [(.float16, "float16"), (.bfloat16, "bfloat16"), (.float32, "float32"), (.float64, "float64")])
-        let inType = reader.dtype
-        let outType: NPYDType = codec.format.bitWidth > 8 ? .uint16 : .uint8
-        let writer = try NPYStreamWriter(path: files.output, dtype: outType, shape: reader.shape, raw: files.dtype != nil)
-        let chunk = streamChunkElements
-        let inputBuffer = try ScratchBuffer(byteCount: chunk * inType.itemSize)
-        let widened = try ScratchBuffer(byteCount: inType.itemSize == 2 ? chunk * 4 : 0)
-        let outputBuffer = try ScratchBuffer(byteCount: chunk * outType.itemSize)
-        let seed = codecOptions.seed, threads = codecOptions.threads
-        var first: UInt64 = 0
-        while reader.remaining > 0 {
-            let n = try reader.read(into: inputBuffer.pointer, capacity: chunk)
-            switch inType {
-            case .float64:
-                let xs = UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: Double.self), count: n)
-                try encode(codec, xs, outType, outputBuffer.pointer, n, seed: seed, first: first, threads: threads)
-            default:
-                var xs = UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: Float.self), count: n)
-                if inType.itemSize == 2 {
-                    // Every binary16 and bfloat16 value is a Float32: widen exactly, then take
-                    // the Float32 path.
-                    let bits = inputBuffer.pointer.assumingMemoryBound(to: UInt16.self)
-                    let wide = widened.pointer.assumingMemoryBound(to: Float.self)
-                    if inType == .float16 {
-                        for i in 0..<n { wide[i] = NPY.float(fromHalfBits: bits[i]) }
-                    } else {
-                        for i in 0..<n { wide[i] = Float(bitPattern: UInt32(bits[i]) << 16) }
-                    }
-                    xs = UnsafeBufferPointer(start: wide, count: n)
-                }
-                try encode(codec, xs, outType, outputBuffer.pointer, n, seed: seed, first: first, threads: threads)
-            }
-            try writer.append(elements: outputBuffer.pointer, count: n)
-            first += UInt64(n)
-        }
-        try writer.commit()
-    }
-
-    private func encode(
-        _ codec: NarrowFloatCodec, _ xs: UnsafeBufferPointer<Float>, _ outType: NPYDType, _ out: UnsafeMutableRawPointer,
-        _ n: Int, seed: UInt64, first: UInt64, threads: Int
-    ) throws {
-        if outType == .uint16 {
-            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt16.self), count: n), seed: seed, firstIndex: first, threads: threads)
-        } else {
-            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt8.self), count: n), seed: seed, firstIndex: first, threads: threads)
-        }
-    }
-
-    private func encode(
-        _ codec: NarrowFloatCodec, _ xs: UnsafeBufferPointer<Double>, _ outType: NPYDType, _ out: UnsafeMutableRawPointer,
-        _ n: Int, seed: UInt64, first: UInt64, threads: Int
-    ) throws {
-        if outType == .uint16 {
-            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt16.self), count: n), seed: seed, firstIndex: first, threads: threads)
-        } else {
-            try codec.encode(xs, into: UnsafeMutableBufferPointer(start: out.assumingMemoryBound(to: UInt8.self), count: n), seed: seed, firstIndex: first, threads: threads)
-        }
+        let codec = NarrowFloatCodec(format: try FloatFormat(named: formatOptions.format), policy: try policyOptions.policy())
+        let source = try files.open(accepted: FileConversion.encodeInputs)
+        try FileConversion.encode(
+            source, to: files.output, raw: files.dtype != nil, codec: codec, seed: policyOptions.seed ?? 0,
+            threads: formatOptions.threads, durability: files.durability)
     }
 }
 
@@ -134,68 +86,68 @@ protocol ConversionFileHelp {
     static var dtypeHelp: String { get }
 }
 
-/// The file options `encode` and `decode` share (`--input`, `--output`, `--dtype`), each
-/// command with its own help text.
+/// The file options `encode` and `decode` share (`--input`, `--output`, `--dtype`, `--sync`),
+/// each command with its own help text.
 struct ConversionFiles<Help: ConversionFileHelp>: ParsableArguments {
     @Option(help: ArgumentHelp(Help.inputHelp)) var input: String
     @Option(help: ArgumentHelp(Help.outputHelp)) var output: String
     @Option(help: ArgumentHelp(Help.dtypeHelp)) var dtype: String?
+    @Flag(help: "fsync the output before it replaces the old file, so it also survives a power loss (slower: one device flush).")
+    var sync = false
 
-    /// The codec of `options` and the opened input (`.npy`, or raw with `--dtype`), whose
-    /// element type must be one of `accepted` (each with the name the refusal lists).
-    func open(
-        _ options: CodecOptions, accepted: [(type: NPYDType, name: String)]
-    ) throws -> (NarrowFloatCodec, NPYStreamReader) {
-        let codec = try options.codec()
-        let reader = try NPYStreamReader(path: input, rawDType: try rawDType(dtype))
-        guard accepted.contains(where: { $0.type == reader.dtype }) else {
-            throw BadOption(name: "input dtype", value: reader.dtype.descr, allowed: accepted.map(\.name))
+    var durability: Durability { sync ? .crashSafe : .processSafe }
+
+    /// The opened input (`.npy`, or raw with `--dtype`; `-` is standard input), whose element
+    /// type must be one of `accepted` (each with the name the refusal lists).
+    func open(accepted: [(type: NPYDType, name: String)]) throws -> any NPYElementSource {
+        if sync, try OutputTarget.resolve(output).isStream {
+            throw CLIUsageError("--sync applies to a file output; '\(output)' is a stream, written in place")
         }
-        return (codec, reader)
+        let source = try NPYInput.open(input, rawDType: try rawDType(dtype))
+        guard accepted.contains(where: { $0.type == source.dtype }) else {
+            throw BadOption(name: "input dtype", value: source.dtype.descr, allowed: accepted.map(\.name))
+        }
+        return source
     }
 }
 
-/// `quantcheck decode`: codes → float32 (exact), streamed a chunk at a time like `encode`.
+/// The policy options of `encode`, hidden in `decode` so that giving one there is refused with
+/// a line that says why (ArgumentParser's own "Unknown option '--seed'" would suggest
+/// '--sync' instead).
+struct EncodeOnlyOptions: ParsableArguments {
+    @Option(help: .hidden) var mode: String?
+    @Option(help: .hidden) var rounding: String?
+    @Option(help: .hidden) var seed: String?
+    @Option(help: .hidden) var profile: String?
+
+    func refuse() throws {
+        let given = [("--mode", mode), ("--rounding", rounding), ("--seed", seed), ("--profile", profile)]
+        if let (name, _) = given.first(where: { $0.1 != nil }) {
+            throw CLIUsageError("\(name) does not apply to decode: decoding is exact (every code has one value, whatever the encode policy)")
+        }
+    }
+}
+
+/// `quantcheck decode`: codes → float32 (exact), streamed a piece at a time like `encode`.
 struct DecodeCommand: ParsableCommand, ConversionFileHelp {
     static let configuration = CommandConfiguration(
-        commandName: "decode", abstract: "Convert format codes (.npy uint8/uint16, or raw) to float32 exactly.")
+        commandName: "decode", abstract: "Convert format codes (.npy uint8/uint16, or raw) to float32 exactly.",
+        discussion: "Decoding is exact (every code has one value), so the encode policy options --mode, --rounding, --seed and --profile do not apply here.")
 
-    static let inputHelp = "Input .npy of uint8/uint16 codes (or <V1, as np.save writes ml_dtypes float8 arrays), or a raw file with --dtype uint8|uint16."
-    static let outputHelp = "Output float32 .npy (raw little-endian with --dtype)."
+    static let inputHelp = "Input .npy of uint8/uint16 codes (or <V1, as np.save writes ml_dtypes float8 arrays), or a raw file with --dtype uint8|uint16; '-' reads standard input."
+    static let outputHelp = "Output float32 .npy (raw little-endian with --dtype); '-' writes standard output."
     static let dtypeHelp = "Raw input dtype: uint8 or uint16."
 
-    @OptionGroup var codecOptions: CodecOptions
+    @OptionGroup var formatOptions: FormatOptions
     @OptionGroup var files: ConversionFiles<DecodeCommand>
+    @OptionGroup var refused: EncodeOnlyOptions
 
     func run() throws {
-        let (codec, reader) = try files.open(codecOptions, accepted: [(.uint8, "uint8"), (.uint16, "uint16")])
-        let inType = reader.dtype
-        let writer = try NPYStreamWriter(path: files.output, dtype: .float32, shape: reader.shape, raw: files.dtype != nil)
-        let chunk = streamChunkElements
-        let inputBuffer = try ScratchBuffer(byteCount: chunk * inType.itemSize)
-        let outputBuffer = try ScratchBuffer(byteCount: chunk * 4)
-        var first = 0
-        while reader.remaining > 0 {
-            let n = try reader.read(into: inputBuffer.pointer, capacity: chunk)
-            let out = UnsafeMutableBufferPointer(start: outputBuffer.pointer.assumingMemoryBound(to: Float.self), count: n)
-            do {
-                if inType == .uint8 {
-                    try codec.decode(UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: UInt8.self), count: n),
-                                     into: out, threads: codecOptions.threads)
-                } else {
-                    try codec.decode(UnsafeBufferPointer(start: inputBuffer.pointer.assumingMemoryBound(to: UInt16.self), count: n),
-                                     into: out, threads: codecOptions.threads)
-                }
-            } catch {
-                // Positions in the file, not in the chunk.
-                if case .invalidCode(let index, let code, let format) = error as CodecError {
-                    throw CodecError.invalidCode(index: first + index, code: code, format: format)
-                }
-                throw error
-            }
-            try writer.append(elements: outputBuffer.pointer, count: n)
-            first += n
-        }
-        try writer.commit()
+        try refused.refuse()
+        let codec = NarrowFloatCodec(format: try FloatFormat(named: formatOptions.format))
+        let source = try files.open(accepted: FileConversion.decodeInputs)
+        try FileConversion.decode(
+            source, to: files.output, raw: files.dtype != nil, codec: codec,
+            threads: formatOptions.threads, durability: files.durability)
     }
 }

@@ -74,8 +74,8 @@ struct ConformCommand: ParsableCommand {
     @Option(help: "Worker processes (threads for files) for the exhaustive Float32 sweep (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Seconds one request of 4,194,304 inputs may take before the kernel counts as hung (library only).")
-    var timeout: Double = 60
+    @Option(help: "Seconds one request of 4,194,304 inputs may take before the kernel counts as hung (library only; default 60).")
+    var timeout: Double?
 
     @Flag(help: "No progress lines.")
     var quiet = false
@@ -114,8 +114,9 @@ struct ConformCommand: ParsableCommand {
         let results: [SuiteResult]
         if let library {
             if let given = fileOptions.first(where: { $0.1 != nil }) {
-                throw ConformUsageError("\(given.0) names a file of outputs to check; with --library the library computes the outputs (give one or the other)")
+                throw CLIUsageError("\(given.0) names a file of outputs to check; with --library the library computes the outputs (give one or the other)")
             }
+            let timeout = self.timeout ?? 60
             guard timeout > 0, timeout.isFinite else { throw PluginError.invalidTimeout(timeout) }
             let given = try inputs.map(FileHost.readInputs)
             let names = try PluginSymbols(format: f, overrides: symbols)
@@ -125,13 +126,14 @@ struct ConformCommand: ParsableCommand {
             let session = try PluginSession(config)
             defer { session.close() }
             let plan = try session.plan(suites, givenInputs: given != nil)
-            if plan.contains(.givenInputs) && given == nil { throw ConformUsageError("--suite inputs needs --inputs") }
+            if plan.contains(.givenInputs) && given == nil { throw CLIUsageError("--suite inputs needs --inputs") }
             print(ConformHeader.text(session))
             results = Self.runWithProgress(plan, quiet: quiet, patterns: patterns) { progress in
                 session.run(suites: plan, patterns: patterns, givenInputs: given, progress: progress)
             }
         } else {
-            if !symbols.isEmpty { throw ConformUsageError("--symbol names entry points of a --library") }
+            if !symbols.isEmpty { throw CLIUsageError("--symbol names entry points of a --library") }
+            if timeout != nil { throw CLIUsageError("--timeout limits a --library's calls; files take no time limit") }
             let host = try FileHost(FileHostConfiguration(
                 format: f, policy: policy, nanMatching: nanMatching, inputs: inputs, outputs: outputs,
                 float32Codes: float32Codes, float32Patterns: patterns, float16Codes: float16Codes,
@@ -165,12 +167,6 @@ struct ConformCommand: ParsableCommand {
     }
 }
 
-/// A `conform` option combination that cannot work, in one line (exit 2).
-struct ConformUsageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ text: String) { description = DiagnosticText.oneLine(text) }
-}
-
 /// The suites `conform` runs on files: the requested ones (each needs a file that supplies its
 /// inputs' outputs), or by default the one each file was written for.
 enum FileConformPlan {
@@ -190,9 +186,9 @@ enum FileConformPlan {
                 throw BadOption(name: "--suite", value: name, allowed: ConversionSuite.allCases.map(\.rawValue))
             }
             guard s.entries.contains(where: has.contains) else {
-                throw ConformUsageError("suite \(name) needs outputs for \(s.entries.map(\.rawValue).joined(separator: " or ")) inputs, which no file given holds")
+                throw CLIUsageError("suite \(name) needs outputs for \(s.entries.map(\.rawValue).joined(separator: " or ")) inputs, which no file given holds")
             }
-            if s == .givenInputs && host.suppliedInputs == nil { throw ConformUsageError("--suite inputs needs --inputs with --outputs") }
+            if s == .givenInputs && host.suppliedInputs == nil { throw CLIUsageError("--suite inputs needs --inputs with --outputs") }
             wanted.insert(s)
         }
         return ConversionSuite.allCases.filter(wanted.contains)

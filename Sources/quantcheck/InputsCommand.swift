@@ -78,11 +78,11 @@ struct InputsCommand: ParsableCommand {
             case "--format": applies = set.needsFormat
             default: applies = set == .boundaries
             }
-            if !applies { throw ConformUsageError("\(name) does not apply to the \(set.rawValue) set") }
+            if !applies { throw CLIUsageError("\(name) does not apply to the \(set.rawValue) set") }
         }
         let f: FloatFormat?
         if let format { f = try FloatFormat(named: format) } else { f = nil }
-        if set.needsFormat && f == nil { throw ConformUsageError("the \(set.rawValue) set needs --format") }
+        if set.needsFormat && f == nil { throw CLIUsageError("the \(set.rawValue) set needs --format") }
         switch set {
         case .exhaustiveFloat32:
             var range = InputRange.all32
@@ -94,7 +94,7 @@ struct InputsCommand: ParsableCommand {
             try write((0...UInt16.max).map { $0 }, dtype: .bfloat16)
         case .float64:
             let count = random ?? Float64Suite.randomCount(exhaustive: false)
-            guard count >= 0 else { throw ConformUsageError("--random must be ≥ 0") }
+            guard count >= 0 else { throw CLIUsageError("--random must be ≥ 0") }
             try write(SuiteInputs.float64(format: f!, randomCount: count).map(\.bitPattern), dtype: .float64)
         case .boundaries:
             let policy = try policyFromOptions()
@@ -124,7 +124,7 @@ struct InputsCommand: ParsableCommand {
             policy.rounding = r
         }
         if let profile {
-            guard let p = CompatibilityProfile(rawValue: profile) else { throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.allCases.map(\.rawValue)) }
+            guard let p = CompatibilityProfile(name: profile) else { throw BadOption(name: "--profile", value: profile, allowed: CompatibilityProfile.acceptedNames) }
             policy.profile = p
         }
         return policy

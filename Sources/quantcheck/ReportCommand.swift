@@ -26,15 +26,16 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Baseline benchmark results to compare the inputs' benchmarks against.")
     var baseline: String?
 
-    @Option(help: "Regression threshold for --baseline.")
-    var threshold = "5%"
+    @Option(help: "Regression threshold for --baseline (default 5%).")
+    var threshold: String?
 
     @Flag(name: .customLong("github-step-summary"), help: "Append summary.md to the file named by $GITHUB_STEP_SUMMARY.")
     var githubStepSummary = false
 
     func run() throws {
         guard !inputs.isEmpty else { throw ReportError.noInputs }
-        let t = try BenchComparison.parseThreshold(threshold)
+        if threshold != nil, baseline == nil { throw CLIUsageError("--threshold applies only with --baseline") }
+        let t = try BenchComparison.parseThreshold(threshold ?? "5%")
         var stepSummary: String?
         if githubStepSummary {
             guard let p = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !p.isEmpty else {

@@ -36,6 +36,9 @@ struct VerifyCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        if shardCount != nil, shard == nil {
+            throw CLIUsageError("--shard-count applies only with --shard (e.g. --shard auto)")
+        }
         let formatList = try formats.map { name throws(FormatError) in try FloatFormat(named: name) }
         var shardInfo: ShardInfo?
         var patterns = ExhaustiveSweep.allPatterns
@@ -76,6 +79,13 @@ enum OutputPath {
     }
 
     static func checkWritable(_ path: String) throws {
+        // A symlink is checked at its target, the file that will be replaced; a stream
+        // (`-`, `/dev/stdout`, a device, a FIFO) is written in place and needs no directory.
+        let target: OutputTarget
+        do { target = try OutputTarget.resolve(path) } catch .pathIsDirectory {
+            throw NotWritable(path: path, reason: "it is a directory")
+        }
+        guard case .replace(let path) = target else { return }
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {

@@ -124,6 +124,7 @@ struct BadInputCLITests {
              message: "suite float64 needs outputs for f64 inputs, which no file given holds"),
         Case(args: conformFiles + ["--f32-codes", "codes.npy", "--nan", "maybe"], message: "--nan 'maybe' is not one of: class, sign, canonical"),
         Case(args: conformFiles + ["--f32-codes", "codes.npy", "--symbol", "x"], message: "--symbol names entry points of a --library"),
+        Case(args: conformFiles + ["--f32-codes", "codes.npy", "--timeout", "5"], message: "--timeout limits a --library's calls; files take no time limit"),
         Case(args: conformFiles + ["--library", "a-file", "--outputs", "codes.npy"],
              message: "--outputs names a file of outputs to check; with --library the library computes the outputs (give one or the other)"),
         Case(args: ["inputs", "--set", "nope", "--output", "o.npy"],

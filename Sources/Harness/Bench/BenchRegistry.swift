@@ -15,6 +15,7 @@ public enum BenchRegistry {
         CodecBenchmarks.bulkDecode,
         CodecBenchmarks.scalar,
         CodecBenchmarks.float64Encode,
+        FileBenchmarks.encode,
         QuantAlgorithmBenchmarks.all,
         OracleBenchmarks.all,
     ]
