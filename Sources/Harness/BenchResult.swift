@@ -41,12 +41,16 @@ public struct BenchResult: Codable, Sendable, Hashable {
     public var rooflineReference: String?
     /// bytesPerSecond ÷ the reference's bytesPerSecond.
     public var rooflineFraction: Double?
+    /// Instructions executed by one iteration under Callgrind (`bench --instructions`), the
+    /// deterministic metric: identical across reruns of the same build on the same input.
+    /// nil when not measured (no `--instructions`, or a multi-threaded case).
+    public var instructions: UInt64?
 
     public init(
         name: String, group: String, parameters: [String: String] = [:], sizeClass: String,
         threads: Int, elements: Int, bytes: Int, warmupIterations: Int,
         iterationsPerRepetition: Int, samples: [Double],
-        rooflineReference: String? = nil, rooflineFraction: Double? = nil
+        rooflineReference: String? = nil, rooflineFraction: Double? = nil, instructions: UInt64? = nil
     ) {
         precondition(!samples.isEmpty, "a benchmark needs at least one sample")
         self.name = name
@@ -68,6 +72,7 @@ public struct BenchResult: Codable, Sendable, Hashable {
         self.bytesPerSecond = Double(bytes) / s.median
         self.rooflineReference = rooflineReference
         self.rooflineFraction = rooflineFraction
+        self.instructions = instructions
     }
 
     /// MAD relative to the median: the run's own noise level.

@@ -3,26 +3,28 @@ import Formats
 
 /// Benchmark comparison of a head run against a base run.
 ///
-/// For each benchmark in either file (matched by name):
+/// For each benchmark in either file (matched by name), on the wall-time samples:
 ///
-///     change     = median_head / median_base − 1            (> 0: slower)
+///     change     = Hodges–Lehmann shift = median_{i,j}(head_j / base_i) − 1   (> 0: slower)
+///     p          = two-sided Mann–Whitney U p-value of head against base (`RankTest`)
 ///     noise band = k · 1.4826 · max(MAD_base / median_base, MAD_head / median_head)
 ///
 /// 1.4826·MAD estimates the standard deviation of normally distributed noise, robustly to the
 /// odd preempted repetition; k (`noiseSigmas`, default 3) makes the band ≈ a 3σ interval.
 /// A row is **slower** when all three hold:
 ///
-///     change > threshold,   change > noise band,   min_head > max_base
+///     p < α (`significance`, default 0.002 as asv),   change > threshold,   change > noise band
 ///
-/// (the last: the two runs' samples do not overlap at all — with few repetitions the MAD is a
-/// poor estimate, and a shared machine can slow one repetition by 50 %, so an overlap means the
-/// difference is not established). **Faster** is the mirror image (−change > threshold,
-/// −change > band, max_head < min_base); anything else is **within noise**. Only *slower*
-/// rows are regressions. Rows present on one side only are **new** or **missing**.
+/// **Faster** is the mirror image; anything else is **within noise**. When the sample sizes
+/// cannot reach p < α at all (2 / C(m + n, m) ≥ α: fewer than 7 + 7 repetitions for α =
+/// 0.002), the row is **too few repetitions**: no wall-time verdict is possible, never a silent
+/// pass. Each row carries its explanation (`reason`). Only *slower* rows are regressions.
+/// Rows present on one side only are **new** or **missing**.
 public struct BenchComparison: Sendable {
     public enum Verdict: String, Sendable, Hashable {
         case faster, slower
         case withinNoise = "within noise"
+        case tooFewRepetitions = "too few repetitions"
         case new, missing
     }
 
@@ -30,14 +32,19 @@ public struct BenchComparison: Sendable {
         public var name: String
         public var base: BenchResult?
         public var head: BenchResult?
+        /// Hodges–Lehmann relative shift of the wall time.
         public var change: Double?
         public var noiseBand: Double?
+        public var rank: RankTest?
         public var verdict: Verdict
+        /// Why the verdict: the test's figures against the thresholds, one phrase.
+        public var reason: String
     }
 
     public var rows: [Row]
     public var threshold: Double
     public var noiseSigmas: Double
+    public var significance: Double
     /// Differences between the two runs' machines and builds (empty when alike).
     public var environmentDifferences: [String]
     /// Reasons the noise estimate is weak: a loaded machine, too few repetitions.
@@ -55,9 +62,14 @@ public struct BenchComparison: Sendable {
         if comparedCount == 0 { throw .nothingInCommon(base: base, head: head) }
     }
 
-    public init(base: ResultsFile, head: ResultsFile, threshold: Double = 0.05, noiseSigmas: Double = 3) {
+    /// Repetitions per side needed for p < 0.002 to be reachable (2 / C(14, 7) = 5.8e-4).
+    public static let minimumRepetitions = 7
+
+    public init(base: ResultsFile, head: ResultsFile, threshold: Double = 0.05, noiseSigmas: Double = 3,
+                significance: Double = 0.002) {
         self.threshold = threshold
         self.noiseSigmas = noiseSigmas
+        self.significance = significance
         var diffs: [String] = []
         let (b, h) = (base.stamp, head.stamp)
         if b.machine != h.machine || b.cpuModel != h.cpuModel || b.coreCount != h.coreCount {
@@ -70,8 +82,8 @@ public struct BenchComparison: Sendable {
             }
         }
         let fewest = (base.benchmarks + head.benchmarks).map(\.samples.count).min() ?? 0
-        if fewest > 0 && fewest < 5 {
-            noise.append("some cases have only \(fewest) repetitions; the noise estimate needs about 5 or more (use --repetitions)")
+        if fewest > 0 && fewest < Self.minimumRepetitions {
+            noise.append("some cases have only \(fewest) repetitions; the rank test needs \(Self.minimumRepetitions) or more per run to reach p < \(Fmt.sig(significance)) (use --repetitions)")
         }
         if b.buildConfiguration != h.buildConfiguration {
             diffs.append("build configurations differ: base \(b.buildConfiguration), head \(h.buildConfiguration)")
@@ -83,21 +95,36 @@ public struct BenchComparison: Sendable {
         var rows: [Row] = []
         for bb in base.benchmarks {
             guard let hb = heads[bb.name] else {
-                rows.append(Row(name: bb.name, base: bb, head: nil, change: nil, noiseBand: nil, verdict: .missing))
+                rows.append(Row(name: bb.name, base: bb, head: nil, change: nil, noiseBand: nil, rank: nil, verdict: .missing, reason: "not measured in head"))
                 continue
             }
-            let change = hb.medianSeconds / bb.medianSeconds - 1
+            let t = RankTest(base: bb.samples, head: hb.samples)
             let band = noiseSigmas * 1.4826 * max(bb.relativeMAD, hb.relativeMAD)
-            let verdict: Verdict
-            if change > threshold && change > band && hb.minSeconds > bb.maxSeconds { verdict = .slower }
-            else if -change > threshold && -change > band && hb.maxSeconds < bb.minSeconds { verdict = .faster }
-            else { verdict = .withinNoise }
-            rows.append(Row(name: bb.name, base: bb, head: hb, change: change, noiseBand: band, verdict: verdict))
+            let (verdict, reason) = Self.decide(t, band: band, threshold: threshold, significance: significance)
+            rows.append(Row(name: bb.name, base: bb, head: hb, change: t.shift, noiseBand: band, rank: t, verdict: verdict, reason: reason))
         }
         for hb in head.benchmarks where !baseNames.contains(hb.name) {
-            rows.append(Row(name: hb.name, base: nil, head: hb, change: nil, noiseBand: nil, verdict: .new))
+            rows.append(Row(name: hb.name, base: nil, head: hb, change: nil, noiseBand: nil, rank: nil, verdict: .new, reason: "not measured in base"))
         }
         self.rows = rows
+    }
+
+    /// The wall-time verdict of one row and its explanation (see the type's rules).
+    static func decide(_ t: RankTest, band: Double, threshold: Double, significance: Double) -> (Verdict, String) {
+        let p = "p = \(Fmt.sig(t.pValue))"
+        if t.minimumPValue >= significance {
+            return (.tooFewRepetitions, "these repetitions cannot reach p < \(Fmt.sig(significance)) (smallest possible p \(Fmt.sig(t.minimumPValue)))")
+        }
+        let size = abs(t.shift)
+        var missing: [String] = []
+        if t.pValue >= significance { missing.append("\(p) ≥ \(Fmt.sig(significance))") }
+        if size <= threshold { missing.append("|change| ≤ threshold \(Fmt.percent(threshold))") }
+        if size <= band { missing.append("|change| ≤ noise band \(Fmt.percent(band))") }
+        if missing.isEmpty {
+            let why = "\(p) < \(Fmt.sig(significance)), |change| > threshold \(Fmt.percent(threshold)) and > noise band \(Fmt.percent(band))"
+            return (t.shift > 0 ? .slower : .faster, why)
+        }
+        return (.withinNoise, missing.joined(separator: "; "))
     }
 
     /// Parses `5%`, `5.5%` or a fraction `0.05`. Bare numbers above 1 are refused as ambiguous.
@@ -117,34 +144,41 @@ public struct BenchComparison: Sendable {
         var out = "## Benchmark comparison\n\n"
         let r = regressions
         out += r.isEmpty
-            ? "**No regression** beyond \(Fmt.percent(threshold)) outside the noise band (\(rows.count) benchmarks).\n\n"
+            ? "**No regression** beyond \(Fmt.percent(threshold)), significant and outside the noise band (\(rows.count) benchmarks).\n\n"
             : "**\(r.count) regression\(r.count == 1 ? "" : "s")** beyond \(Fmt.percent(threshold)) outside the noise band: \(r.map { "`\($0.name)`" }.joined(separator: ", ")).\n\n"
         for d in environmentDifferences { out += "> ⚠️ \(d): timings may not be comparable.\n\n" }
         for d in noiseWarnings { out += "> ⚠️ \(d).\n\n" }
         var t = MarkdownTable(
-            ["benchmark", "\(baseLabel) median", "\(headLabel) median", "change", "noise band", "\(headLabel) min–max", "verdict"],
-            alignments: [.left, .right, .right, .right, .right, .right, .left])
+            ["benchmark", "\(baseLabel) median", "\(headLabel) median", "change (95 % CI)", "p", "noise band", "verdict", "why"],
+            alignments: [.left, .right, .right, .right, .right, .right, .left, .left])
         for row in rows {
             let icon: String
             switch row.verdict {
             case .slower: icon = "🔴 slower"
             case .faster: icon = "🟢 faster"
             case .withinNoise: icon = "⚪ within noise"
+            case .tooFewRepetitions: icon = "⚠️ too few repetitions"
             case .new: icon = "🆕 new"
             case .missing: icon = "❔ missing"
+            }
+            var change = row.change.map(Fmt.percentChange) ?? "—"
+            if let r = row.rank {
+                change += (r.lower != nil && r.upper != nil)
+                    ? " [\(Fmt.percentChange(r.lower!)), \(Fmt.percentChange(r.upper!))]" : " [unbounded]"
             }
             t.add([
                 "`\(row.name)`",
                 row.base.map { Fmt.seconds($0.medianSeconds) } ?? "—",
                 row.head.map { Fmt.seconds($0.medianSeconds) } ?? "—",
-                row.change.map(Fmt.percentChange) ?? "—",
+                change,
+                row.rank.map { Fmt.sig($0.pValue) } ?? "—",
                 row.noiseBand.map { "±" + Fmt.percent($0) } ?? "—",
-                row.head.map { "\(Fmt.seconds($0.minSeconds)) – \(Fmt.seconds($0.maxSeconds))" } ?? "—",
                 icon,
+                row.reason,
             ])
         }
         out += t.render()
-        out += "\nchange = head median / base median − 1; noise band = \(Fmt.sig(noiseSigmas)) × 1.4826 × MAD/median (larger of the two runs). Slower or faster also requires the two runs' min–max ranges not to overlap.\n"
+        out += "\nchange = Hodges–Lehmann shift, median over all pairs of head/base wall-time samples − 1, with its distribution-free 95 % confidence interval; p = two-sided Mann–Whitney U test (exact without ties for up to 400 pairs, else normal with tie and continuity corrections); noise band = \(Fmt.sig(noiseSigmas)) × 1.4826 × MAD/median (larger of the two runs). Slower or faster needs p < \(Fmt.sig(significance)), |change| above the threshold and above the noise band.\n"
         return out
     }
 }

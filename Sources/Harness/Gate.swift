@@ -352,7 +352,7 @@ public enum Gate {
                 try c.requireOverlap(base: config.bench.baseline ?? "baseline", head: "this run's benchmarks")
                 comparison = c
                 for r in c.regressions {
-                    failures.append("regression: \(r.name) \(Fmt.percentChange(r.change!)) slower (threshold \(Fmt.percent(c.threshold)), noise ±\(Fmt.percent(r.noiseBand!)))")
+                    failures.append("regression: \(r.name) \(Fmt.percentChange(r.change!)) slower (\(r.reason))")
                 }
                 for d in c.environmentDifferences {
                     if config.bench.requireSameMachine { failures.append(d) } else { notes.append("⚠️ \(d)") }

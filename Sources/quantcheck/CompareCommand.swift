@@ -8,9 +8,11 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two benchmark results files (exit 1 when a case regresses beyond the threshold and the noise band).",
         discussion: """
-            change = head median / base median − 1. Noise band = k × 1.4826 × MAD/median (the larger of \
-            the two runs; k = --noise-sigmas). A case is slower when its change exceeds both the threshold \
-            and the band. Prints a Markdown table; warns on stderr when the runs come from different \
+            change = Hodges–Lehmann shift of the wall-time samples (median of head/base over all pairs − 1), \
+            with its 95 % confidence interval; p = two-sided Mann–Whitney U test. Noise band = k × 1.4826 × \
+            MAD/median (the larger of the two runs; k = --noise-sigmas). A case is slower when p < 0.002 and \
+            its change exceeds both the threshold and the band; with fewer than 7 repetitions per run no \
+            verdict is possible and the row says so. Prints a Markdown table; warns on stderr when the runs come from different \
             machines or build configurations.
             """)
 

@@ -58,16 +58,36 @@ struct CompareTests {
         #expect(BenchComparison(base: base, head: head, threshold: 0.02).regressions.count == 1)
     }
 
-    @Test func overlappingRunsAreNotARegression() {
-        // Median +30 % with a tight MAD, but one head repetition was as fast as the base's
-        // slowest: the runs overlap, so the slowdown is not established.
+    @Test func oneFastOutlierDoesNotHideAnEstablishedSlowdown() {
+        // Median +30 % with a tight MAD; one head repetition as fast as the base. The rank test
+        // still finds 8 of 9 head samples above every base sample (p ≪ 0.002): slower.
         var head = sampleBench("x", median: 1.3e-3, spread: 0.001)
         head.samples[0] = 1.0e-3
         head = BenchResult(name: head.name, group: head.group, sizeClass: head.sizeClass, threads: 1, elements: head.elements,
                            bytes: head.bytes, warmupIterations: 1, iterationsPerRepetition: 1, samples: head.samples)
         let c = BenchComparison(base: run([sampleBench("x", median: 1e-3, spread: 0.001)]), head: run([head]))
-        #expect(c.rows[0].change! > 0.25 && c.rows[0].noiseBand! < 0.01)
-        #expect(c.rows[0].verdict == .withinNoise)
+        #expect(c.rows[0].change! > 0.25 && c.rows[0].rank!.pValue < 0.002)
+        #expect(c.rows[0].verdict == .slower)
+        #expect(c.rows[0].reason.contains("< 0.00200"))
+    }
+
+    @Test func tooFewRepetitionsGiveNoVerdictAndSaySo() {
+        // A 2× slowdown measured with 3 repetitions each: p cannot go below 0.1.
+        let base = run([noisyBench("x", median: 1e-3, noise: 0.01, seed: 1, count: 3)])
+        let head = run([noisyBench("x", median: 2e-3, noise: 0.01, seed: 2, count: 3)])
+        let c = BenchComparison(base: base, head: head)
+        #expect(c.rows[0].verdict == .tooFewRepetitions && c.regressions.isEmpty)
+        #expect(c.markdown().contains("⚠️ too few repetitions") && c.markdown().contains("smallest possible p 0.100"))
+    }
+
+    @Test func twentyRerunsOfOneDistributionFlagNothing() {
+        // Negative control of the test's false-positive rate: 20 base/head pairs drawn from the
+        // same ±20 % noise, 10 repetitions each.
+        for seed in UInt64(1)...20 {
+            let base = run([noisyBench("x", median: 1e-3, noise: 0.2, seed: seed)])
+            let head = run([noisyBench("x", median: 1e-3, noise: 0.2, seed: seed + 100)])
+            #expect(BenchComparison(base: base, head: head).regressions.isEmpty, "seed \(seed)")
+        }
     }
 
     @Test func noiseWarnings() {
@@ -78,7 +98,7 @@ struct CompareTests {
         #expect(c.environmentDifferences.isEmpty)
         #expect(c.noiseWarnings == [
             "the base run started with load average 9.50 on 2 cores (other processes competed for the CPU)",
-            "some cases have only 3 repetitions; the noise estimate needs about 5 or more (use --repetitions)",
+            "some cases have only 3 repetitions; the rank test needs 7 or more per run to reach p < 0.00200 (use --repetitions)",
         ])
         #expect(c.markdown().contains("> ⚠️ some cases have only 3 repetitions"))
     }

@@ -478,13 +478,23 @@ public struct ReportWriter {
         var t = MarkdownTable(
             ["benchmark", "size", "threads", "median", "min – max", "MAD", "elements/s", "bytes/s", "roofline"],
             alignments: [.left, .left, .right, .right, .right, .right, .right, .right, .right])
-        for b in all {
-            t.add(["`\(b.name)`", b.sizeClass, String(b.threads), Fmt.seconds(b.medianSeconds),
-                   "\(Fmt.seconds(b.minSeconds)) – \(Fmt.seconds(b.maxSeconds))",
-                   "±" + Fmt.percent(b.relativeMAD), Fmt.si(b.elementsPerSecond, unit: "/s"),
-                   Fmt.si(b.bytesPerSecond, unit: "B/s"), b.rooflineFraction.map(Fmt.percent) ?? "—"])
+        // The instruction column only when counted (`bench --instructions`).
+        let counted = all.contains { $0.instructions != nil }
+        if counted {
+            t = MarkdownTable(
+                ["benchmark", "size", "threads", "median", "min – max", "MAD", "elements/s", "bytes/s", "roofline", "instructions"],
+                alignments: [.left, .left, .right, .right, .right, .right, .right, .right, .right, .right])
         }
-        return out + t.render()
+        for b in all {
+            var row = ["`\(b.name)`", b.sizeClass, String(b.threads), Fmt.seconds(b.medianSeconds),
+                       "\(Fmt.seconds(b.minSeconds)) – \(Fmt.seconds(b.maxSeconds))",
+                       "±" + Fmt.percent(b.relativeMAD), Fmt.si(b.elementsPerSecond, unit: "/s"),
+                       Fmt.si(b.bytesPerSecond, unit: "B/s"), b.rooflineFraction.map(Fmt.percent) ?? "—"]
+            if counted { row.append(b.instructions.map { String($0) } ?? "—") }
+            t.add(row)
+        }
+        let note = counted ? "\nInstructions = Ir per iteration under Callgrind (single-threaded cases only; deterministic).\n" : ""
+        return out + t.render() + note
     }
 
     /// Trend charts from the recorded history: per machine and benchmark group, one line per
