@@ -14,7 +14,7 @@ Usage (a venv under .build, as the README shows):
   python3 -m venv .build/venv-peers
   .build/venv-peers/bin/pip install numpy ml-dtypes==0.7.0
   swift build -c release --product quantcheck
-  .build/venv-peers/bin/python Scripts/file-throughput.py [--runs 30] [--elements 16777216]
+  .build/venv-peers/bin/python Tests/Peers/file-throughput.py [--runs 30] [--elements 16777216]
 
 The page cache is warm: every timed run reads a file the previous run read. Times are the
 minimum and the median over the runs (the minimum is the least disturbed by other processes on
@@ -31,7 +31,7 @@ import time
 import ml_dtypes
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Tests/Peers/ → the package
 
 
 def timed_process(argv):
